@@ -1,0 +1,191 @@
+"""The frozen image classifier: image -> feature vector Z (and logits), weights never updated."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ..data.images import load_image
+from ..errors import InputError
+
+Transform = Callable[[object], torch.Tensor]
+
+
+def fingerprint_tensors(tensors: dict[str, torch.Tensor]) -> str:
+    """A short hash of named tensors (names, shapes and values), stable across devices."""
+    digest = hashlib.blake2b(digest_size=8)
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().to("cpu", torch.float32).contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+class FrozenClassifier(nn.Module):
+    """A classifier whose output Z at ``feature_layer`` feeds the translator.
+
+    Build it with :meth:`from_timm` for any timm architecture (Z = the pooled pre-logits
+    features), or wrap any ``nn.Module`` and name the layer whose output is Z; a 4-D layer
+    output (N, C, H, W) is averaged over H and W. Weights are frozen and the model stays in
+    eval mode. ``transform`` turns a PIL image into the model's input tensor.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        feature_layer: str | None = None,
+        transform: Transform | None = None,
+        class_names: Sequence[str] | None = None,
+        timm_name: str | None = None,
+    ):
+        super().__init__()
+        self.model = model
+        self.timm_name = timm_name
+        self.feature_layer = feature_layer
+        if feature_layer is None and not _is_timm(model):
+            raise InputError("feature_layer is required for a model that is not a timm model")
+        if feature_layer is not None:
+            layers = dict(model.named_modules())
+            if feature_layer not in layers:
+                raise InputError(
+                    f"layer {feature_layer!r} not found in {type(model).__name__}; "
+                    f"some of its layers: {', '.join(list(layers)[1:8])}"
+                )
+            self._feature_module = layers[feature_layer]
+        self.transform = transform or _default_transform(model)
+        self.class_names = list(class_names) if class_names is not None else None
+        model.requires_grad_(False)
+        self.eval()
+        self._shape: tuple[int, int] | None = None
+
+    @classmethod
+    def from_timm(
+        cls,
+        name: str,
+        *,
+        pretrained: bool = False,
+        num_classes: int | None = None,
+        class_names: Sequence[str] | None = None,
+        state_dict: dict[str, torch.Tensor] | None = None,
+        **kwargs,
+    ) -> FrozenClassifier:
+        """Create a timm model by name (``pretrained=False`` works offline)."""
+        import timm
+
+        if num_classes is None and class_names is not None:
+            num_classes = len(class_names)
+        if num_classes is not None:
+            kwargs["num_classes"] = num_classes
+        try:
+            model = timm.create_model(name, pretrained=pretrained, **kwargs)
+        except RuntimeError as err:  # unknown model name
+            raise InputError(f"timm cannot create {name!r}: {err}") from err
+        if state_dict is not None:
+            _load_state(model, state_dict, name)
+        return cls(model, class_names=class_names, timm_name=name)
+
+    def train(self, mode: bool = True) -> FrozenClassifier:
+        """Stay in eval mode: a frozen classifier's batch-norm statistics never change."""
+        return super().train(False)
+
+    @property
+    def feature_dim(self) -> int:
+        """Size of Z."""
+        return self._output_shape()[0]
+
+    @property
+    def num_classes(self) -> int:
+        return self._output_shape()[1]
+
+    def _output_shape(self) -> tuple[int, int]:
+        if self._shape is None:
+            device = next(self.model.parameters()).device
+            with torch.no_grad():
+                z, logits = self(torch.zeros(1, *self.input_size, device=device))
+            self._shape = (z.shape[-1], logits.shape[-1])
+        return self._shape
+
+    @property
+    def input_size(self) -> tuple[int, int, int]:
+        return tuple(_data_config(self.model)["input_size"])
+
+    def fingerprint(self) -> str:
+        """Hash of the weights and buffers, to tie a translator to this exact classifier."""
+        return fingerprint_tensors(dict(self.model.state_dict()))
+
+    def preprocess(self, images) -> torch.Tensor:
+        """Images (paths, PIL images, arrays, or a list of them) -> a batch tensor."""
+        if not isinstance(images, (list, tuple)):
+            images = [images]
+        if not images:
+            raise InputError("no images given")
+        device = next(self.model.parameters()).device
+        return torch.stack([self.transform(load_image(image)) for image in images]).to(device)
+
+    def forward(self, pixels: torch.Tensor) -> ClassifierOutput:
+        """Pixels (N, C, H, W) -> Z (N, D) and logits (N, classes)."""
+        if pixels.ndim != 4 or pixels.shape[1] != self.input_size[0]:
+            raise InputError(
+                f"expected pixels of shape (N, {self.input_size[0]}, H, W), got {tuple(pixels.shape)}"
+            )
+        if self.feature_layer is None:
+            maps = self.model.forward_features(pixels)
+            features = self.model.forward_head(maps, pre_logits=True)
+            logits = self.model.get_classifier()(features)
+            return ClassifierOutput(features, logits)
+        captured = {}
+        handle = self._feature_module.register_forward_hook(
+            lambda _module, _inputs, output: captured.setdefault("z", output)
+        )
+        try:
+            logits = self.model(pixels)
+        finally:
+            handle.remove()
+        features = captured["z"]
+        if features.ndim == 4:
+            features = features.mean(dim=(2, 3))
+        return ClassifierOutput(features.flatten(1), logits)
+
+    @torch.no_grad()
+    def predict(self, images) -> ClassifierOutput:
+        """Preprocess and run without gradients."""
+        return self(self.preprocess(images))
+
+
+class ClassifierOutput(tuple):
+    """(features, logits) that also reads as ``.features`` and ``.logits``."""
+
+    def __new__(cls, features: torch.Tensor, logits: torch.Tensor):
+        return super().__new__(cls, (features, logits))
+
+    features = property(lambda self: self[0])
+    logits = property(lambda self: self[1])
+
+
+def _is_timm(model: nn.Module) -> bool:
+    return all(hasattr(model, m) for m in ("forward_features", "forward_head", "pretrained_cfg"))
+
+
+def _data_config(model: nn.Module) -> dict:
+    from timm.data import resolve_model_data_config
+
+    if _is_timm(model):
+        return resolve_model_data_config(model)
+    return resolve_model_data_config(None)  # ImageNet defaults: 224 px, ImageNet mean/std
+
+
+def _default_transform(model: nn.Module) -> Transform:
+    from timm.data import create_transform
+
+    return create_transform(**_data_config(model), is_training=False)
+
+
+def _load_state(model: nn.Module, state_dict: dict[str, torch.Tensor], name: str) -> None:
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as err:
+        raise InputError(f"weights do not fit timm model {name!r}: {str(err)[:500]}") from err

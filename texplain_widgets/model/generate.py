@@ -1,0 +1,188 @@
+"""Sampling engine: many sentences per prefix, fast.
+
+The prefix of each image runs through the LM once; its key/value cache is copied to every
+sample row. Rows decode in lock-step, and a row leaves the batch as soon as it samples a token
+that ends its sentence, so finished rows cost nothing. Nucleus sampling looks at the top
+candidates first and sorts the whole vocabulary only for rows whose nucleus is wider.
+
+Random numbers come from one generator per block of ``BLOCK`` samples, seeded by the seed and
+the block's number, so the sentences of an image do not depend on the batch size or on which
+other images share the call.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+
+from ..errors import Cancelled, InputError
+
+BLOCK = 32  # samples per random stream; batches hold whole blocks
+CANDIDATES = 64  # top tokens examined before falling back to a full sort
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How sentences are sampled. ``batch_size`` (rows per forward) None = sized to memory."""
+
+    n_sentences: int = 128
+    top_p: float = 0.9
+    temperature: float = 1.0
+    max_new_tokens: int = 20
+    seed: int = 0
+    batch_size: int | None = None
+
+    def __post_init__(self):
+        if self.n_sentences < 1:
+            raise InputError(f"n_sentences must be at least 1, got {self.n_sentences}")
+        if not 0 < self.top_p <= 1:
+            raise InputError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.temperature <= 0:
+            raise InputError(f"temperature must be positive, got {self.temperature}")
+        if self.max_new_tokens < 1:
+            raise InputError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise InputError(f"batch_size must be at least 1, got {self.batch_size}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+Progress = Callable[[int, int, list[list[str]]], None]
+
+
+@torch.inference_mode()
+def sample_sentences(
+    language_model,
+    prefixes: torch.Tensor,
+    settings: SamplingSettings,
+    *,
+    on_batch: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> list[list[str]]:
+    """Sample ``settings.n_sentences`` sentences for each prefix (n_images, k, embed_dim).
+
+    ``on_batch(done, total, sentences)`` runs after every batch with the sentences so far;
+    ``cancel()`` is checked between batches and, when true, raises :class:`Cancelled`.
+    """
+    lm = language_model.model
+    n_images = prefixes.shape[0]
+    prefix_cache, first_logits = _run_prefixes(lm, prefixes)
+    stop_mask = language_model.stop_token_mask.to(prefixes.device)
+
+    blocks = [
+        (image, block)
+        for image in range(n_images)
+        for block in range(math.ceil(settings.n_sentences / BLOCK))
+    ]
+    rows_per_batch = settings.batch_size or _auto_batch_size(lm, prefixes, settings)
+    blocks_per_batch = max(1, rows_per_batch // BLOCK)
+    sentences: list[list[str]] = [[] for _ in range(n_images)]
+    total = n_images * settings.n_sentences
+    done = 0
+    for start in range(0, len(blocks), blocks_per_batch):
+        if cancel is not None and cancel():
+            raise Cancelled(f"sampling cancelled after {done} of {total} sentences")
+        batch = blocks[start : start + blocks_per_batch]
+        rows_image, noise = _batch_rows(batch, settings, prefixes.device)
+        tokens, lengths = _decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings)
+        texts = language_model.tokenizer.batch_decode(
+            [row[:n].tolist() for row, n in zip(tokens, lengths)], skip_special_tokens=True
+        )
+        for image, text in zip(rows_image.tolist(), texts):
+            sentences[image].append(" ".join(text.split()))
+            done += 1
+        if on_batch is not None:
+            on_batch(done, total, sentences)
+    return sentences
+
+
+def _run_prefixes(lm, prefixes: torch.Tensor):
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=lm.config)
+    logits = lm(None, None, None, cache, inputs_embeds=prefixes, use_cache=True, logits_to_keep=1).logits
+    return cache, logits[:, -1].float()
+
+
+def _batch_rows(batch, settings: SamplingSettings, device):
+    """Image index and uniform noise (rows, max_new_tokens) of each sample row in a batch."""
+    images, noise = [], []
+    for image, block in batch:
+        size = min(BLOCK, settings.n_sentences - block * BLOCK)
+        generator = torch.Generator().manual_seed(settings.seed * 1_000_003 + block)
+        noise.append(torch.rand(BLOCK, settings.max_new_tokens, generator=generator)[:size])
+        images.extend([image] * size)
+    return torch.tensor(images, device=device), torch.cat(noise).to(device)
+
+
+def _decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings):
+    """Decode one batch; returns tokens (rows, max_new_tokens) and each row's length."""
+    rows = rows_image.shape[0]
+    device = rows_image.device
+    cache = copy.deepcopy(prefix_cache)
+    cache.batch_select_indices(rows_image)
+    logits = first_logits[rows_image]
+    tokens = torch.zeros(rows, settings.max_new_tokens, dtype=torch.long, device=device)
+    lengths = torch.full((rows,), settings.max_new_tokens, dtype=torch.long, device=device)
+    alive = torch.arange(rows, device=device)
+    for step in range(settings.max_new_tokens):
+        chosen = sample_top_p(logits, noise[alive, step], settings.top_p, settings.temperature)
+        tokens[alive, step] = chosen
+        finished = stop_mask[chosen]
+        if step == settings.max_new_tokens - 1:
+            break
+        if finished.any():
+            lengths[alive[finished]] = step + 1
+            keep = (~finished).nonzero().squeeze(1)
+            if keep.numel() == 0:
+                break
+            alive, chosen = alive[keep], chosen[keep]
+            cache.batch_select_indices(keep)
+        out = lm(chosen[:, None], None, None, cache, use_cache=True)
+        logits = out.logits[:, -1].float()
+    return tokens.cpu(), lengths.cpu()
+
+
+def sample_top_p(logits: torch.Tensor, uniform: torch.Tensor, top_p: float, temperature: float):
+    """Nucleus sampling, one token per row, driven by the given uniform numbers in [0, 1).
+
+    The nucleus is the smallest set of most likely tokens whose probability reaches ``top_p``.
+    """
+    probs = torch.softmax(logits / temperature, dim=-1)
+    k = min(CANDIDATES, probs.shape[-1])
+    top_probs, top_ids = probs.topk(k, dim=-1)
+    chosen = _pick(top_probs, top_ids, uniform, top_p)
+    wide = top_probs.sum(-1) < top_p  # nucleus reaches past the candidates: sort everything
+    if wide.any():
+        all_probs, all_ids = probs[wide].sort(dim=-1, descending=True)
+        chosen[wide] = _pick(all_probs, all_ids, uniform[wide], top_p)
+    return chosen
+
+
+def _pick(sorted_probs, sorted_ids, uniform, top_p):
+    before = sorted_probs.cumsum(-1) - sorted_probs
+    kept = torch.where(before < top_p, sorted_probs, torch.zeros_like(sorted_probs))
+    cumulative = kept.cumsum(-1)
+    target = uniform * cumulative[:, -1]
+    index = torch.searchsorted(cumulative, target[:, None], right=True)
+    index = index.clamp_(max=sorted_probs.shape[-1] - 1)
+    return sorted_ids.gather(1, index).squeeze(1)
+
+
+def _auto_batch_size(lm, prefixes: torch.Tensor, settings: SamplingSettings) -> int:
+    """Rows per batch: bounded by memory on a GPU; on a CPU larger batches stop paying off."""
+    if prefixes.device.type != "cuda":
+        return 256
+    config = lm.config
+    heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    length = prefixes.shape[1] + settings.max_new_tokens
+    cache_bytes = 2 * config.num_hidden_layers * heads * head_dim * length * prefixes.element_size()
+    logits_bytes = 4 * 4 * config.vocab_size  # logits, probabilities, sort buffers
+    free, _total = torch.cuda.mem_get_info(prefixes.device)
+    return max(BLOCK, int(0.5 * free) // (cache_bytes + logits_bytes))
