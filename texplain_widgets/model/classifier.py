@@ -171,11 +171,11 @@ def _is_timm(model: nn.Module) -> bool:
 
 
 def _data_config(model: nn.Module) -> dict:
-    from timm.data import resolve_model_data_config
+    from timm.data import resolve_data_config
 
     if _is_timm(model):
-        return resolve_model_data_config(model)
-    return resolve_model_data_config(None)  # ImageNet defaults: 224 px, ImageNet mean/std
+        return resolve_data_config(model=model)
+    return resolve_data_config(args={"input_size": (3, 224, 224)})  # ImageNet defaults
 
 
 def _default_transform(model: nn.Module) -> Transform:

@@ -13,6 +13,7 @@ other images share the call.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -105,8 +106,17 @@ def _run_prefixes(lm, prefixes: torch.Tensor):
     from transformers import DynamicCache
 
     cache = DynamicCache(config=lm.config)
-    logits = lm(None, None, None, cache, inputs_embeds=prefixes, use_cache=True, logits_to_keep=1).logits
+    options = _cache_argument(lm, cache)
+    if "logits_to_keep" in inspect.signature(lm.forward).parameters:
+        options["logits_to_keep"] = 1  # only the last position's logits are needed
+    logits = lm(inputs_embeds=prefixes, use_cache=True, **options).logits
     return cache, logits[:, -1].float()
+
+
+def _cache_argument(lm, cache) -> dict:
+    """transformers 5.2x names the cache argument ``cache``; earlier ones ``past_key_values``."""
+    name = "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
+    return {name: cache}
 
 
 def _batch_rows(batch, settings: SamplingSettings, device):
@@ -130,6 +140,7 @@ def _decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settin
     tokens = torch.zeros(rows, settings.max_new_tokens, dtype=torch.long, device=device)
     lengths = torch.full((rows,), settings.max_new_tokens, dtype=torch.long, device=device)
     alive = torch.arange(rows, device=device)
+    cache_argument = _cache_argument(lm, cache)
     for step in range(settings.max_new_tokens):
         chosen = sample_top_p(logits, noise[alive, step], settings.top_p, settings.temperature)
         tokens[alive, step] = chosen
@@ -143,7 +154,7 @@ def _decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settin
                 break
             alive, chosen = alive[keep], chosen[keep]
             cache.batch_select_indices(keep)
-        out = lm(chosen[:, None], None, None, cache, use_cache=True)
+        out = lm(input_ids=chosen[:, None], use_cache=True, **cache_argument)
         logits = out.logits[:, -1].float()
     return tokens.cpu(), lengths.cpu()
 

@@ -47,7 +47,7 @@ class Translator(nn.Module):
             self.project = nn.Linear(d, k * e)
             self.queries = nn.Parameter(torch.randn(k, e) * 0.02)
             layer = nn.TransformerEncoderLayer(
-                e, config.num_heads, dim_feedforward=2 * e, batch_first=True, norm_first=True
+                e, config.num_heads, 2 * e, dropout=0.0, batch_first=True, norm_first=True
             )
             self.encoder = nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
         else:

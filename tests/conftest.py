@@ -1,0 +1,74 @@
+"""Shared fixtures: tiny real models (timm test architectures, a random GPT-2) and real photos."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+WORDS = (
+    "a the bird dog cat on in over near water grass field sky small big red blue "
+    "flies sits runs stands lake tree road sand snow with and is"
+).split()
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory):
+    """A word-level tokenizer and a 2-layer GPT-2 with random weights, saved as a directory."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    vocab = {"<eos>": 0, "<unk>": 1, ".": 2, **{w: i + 3 for i, w in enumerate(WORDS)}}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
+    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<eos>", unk_token="<unk>")
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(vocab), n_positions=64, n_embd=32, n_layer=2, n_head=2,
+        bos_token_id=0, eos_token_id=0, initializer_range=0.3,  # peaked enough to steer
+    )
+    model = GPT2LMHeadModel(config)
+    directory = tmp_path_factory.mktemp("tiny-gpt2")
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tiny_lm_dir):
+    from texplain_widgets.model.language import FrozenLanguageModel
+
+    return FrozenLanguageModel.from_pretrained(tiny_lm_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier():
+    from texplain_widgets.model.classifier import FrozenClassifier
+
+    torch.manual_seed(0)
+    return FrozenClassifier.from_timm("test_resnet", class_names=["landbird", "waterbird"])
+
+
+@pytest.fixture(scope="session")
+def photos():
+    """Real photos bundled with scikit-image, as uint8 arrays."""
+    from skimage import data
+
+    return {name: getattr(data, name)() for name in ("astronaut", "chelsea", "coffee", "rocket")}
+
+
+@pytest.fixture
+def photo_files(tmp_path, photos):
+    from PIL import Image
+
+    paths = []
+    for name, array in photos.items():
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(np.asarray(array)).save(path)
+        paths.append(path)
+    return paths

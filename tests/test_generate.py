@@ -1,0 +1,70 @@
+import pytest
+import torch
+
+from texplain_widgets.errors import Cancelled, InputError
+from texplain_widgets.model.generate import SamplingSettings, sample_sentences, sample_top_p
+
+
+def prefixes(lm, n=2, k=4, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(n, k, lm.embed_dim, generator=generator)
+
+
+def test_top_p_keeps_only_the_nucleus():
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]])).expand(1000, -1)
+    uniform = torch.rand(1000, generator=torch.Generator().manual_seed(0))
+    chosen = sample_top_p(logits, uniform, top_p=0.8, temperature=1.0)
+    # nucleus = {0, 1} (0.5 + 0.3 reaches 0.8); renormalised 0.625 / 0.375
+    assert set(chosen.tolist()) == {0, 1}
+    assert abs((chosen == 0).float().mean().item() - 0.625) < 0.05
+
+
+def test_top_p_falls_back_to_a_full_sort_for_wide_nuclei():
+    logits = torch.zeros(4, 500)  # uniform over 500 tokens: the nucleus is wider than 64
+    uniform = torch.tensor([0.0, 0.3, 0.6, 0.999])
+    chosen = sample_top_p(logits, uniform, top_p=1.0, temperature=1.0)
+    assert len(set(chosen.tolist())) == 4  # spread over the whole vocabulary, not the top 64
+    assert chosen.max() >= 64 or chosen.min() < 436
+
+
+def test_sentences_stop_at_their_end(tiny_lm):
+    settings = SamplingSettings(n_sentences=40, max_new_tokens=12, seed=1)
+    sentences = sample_sentences(tiny_lm, prefixes(tiny_lm), settings)
+    assert [len(s) for s in sentences] == [40, 40]
+    flat = [s for image in sentences for s in image]
+    # a sentence ends at its first '.', and never runs past max_new_tokens words
+    assert all(s.count(".") <= 1 and (s.endswith(".") or "." not in s) for s in flat)
+    assert all(len(s.replace(".", " .").split()) <= 12 for s in flat)
+    assert any(s.endswith(".") for s in flat) and any(not s.endswith(".") for s in flat)
+
+
+def test_same_seed_same_sentences_and_images_do_not_interfere(tiny_lm):
+    settings = SamplingSettings(n_sentences=70, max_new_tokens=8, seed=3, batch_size=64)
+    both = sample_sentences(tiny_lm, prefixes(tiny_lm), settings)
+    assert both == sample_sentences(tiny_lm, prefixes(tiny_lm), settings)
+    alone = sample_sentences(tiny_lm, prefixes(tiny_lm)[1:], settings)
+    assert alone[0] == both[1]
+    other_seed = SamplingSettings(n_sentences=70, max_new_tokens=8, seed=4, batch_size=64)
+    assert sample_sentences(tiny_lm, prefixes(tiny_lm), other_seed) != both
+
+
+def test_progress_per_batch_and_cancel_between_batches(tiny_lm):
+    seen = []
+    settings = SamplingSettings(n_sentences=64, max_new_tokens=6, batch_size=32)
+    sample_sentences(tiny_lm, prefixes(tiny_lm), settings, on_batch=lambda d, t, s: seen.append((d, t)))
+    assert seen == [(32, 128), (64, 128), (96, 128), (128, 128)]
+    calls = []
+    with pytest.raises(Cancelled, match="after 64 of 128"):
+        sample_sentences(
+            tiny_lm, prefixes(tiny_lm), settings, cancel=lambda: calls.append(1) or len(calls) > 2
+        )
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [("n_sentences", 0, "n_sentences"), ("top_p", 1.5, "top_p"), ("temperature", 0, "temperature"),
+     ("max_new_tokens", 0, "max_new_tokens"), ("batch_size", 0, "batch_size")],
+)
+def test_bad_settings_are_refused(field, value, message):
+    with pytest.raises(InputError, match=message):
+        SamplingSettings(**{field: value})

@@ -1,0 +1,80 @@
+import json
+
+import pytest
+import torch
+
+from texplain_widgets.errors import CheckpointMismatchError, InputError
+from texplain_widgets.model.classifier import FrozenClassifier
+from texplain_widgets.model.explanation import Explanation
+from texplain_widgets.model.language import FrozenLanguageModel
+from texplain_widgets.model.texplain import TExplain
+from texplain_widgets.model.translator import Translator, TranslatorConfig
+
+
+@pytest.fixture
+def texplain(tiny_classifier, tiny_lm):
+    torch.manual_seed(0)
+    return TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64)
+
+
+@pytest.mark.parametrize("mapper", ["mlp", "transformer"])
+def test_translator_maps_features_to_a_prefix(mapper):
+    config = TranslatorConfig(feature_dim=96, embed_dim=32, prefix_length=5, mapper=mapper, num_heads=4)
+    prefix = Translator(config)(torch.randn(3, 96))
+    assert prefix.shape == (3, 5, 32)
+    with pytest.raises(ValueError, match=r"features of shape \(N, 96\)"):
+        Translator(config)(torch.randn(3, 95))
+
+
+def test_explain_one_and_many(texplain, photo_files):
+    one = texplain.explain(photo_files[0], n_sentences=20, max_new_tokens=6)
+    assert isinstance(one, Explanation)
+    assert len(one.sentences) == 20 and one.image == str(photo_files[0])
+    assert one.class_name in ("landbird", "waterbird") and 0.5 <= one.probability <= 1
+    assert set(one.words.columns) == {"word", "count", "share"}
+    many = texplain.explain(photo_files, n_sentences=20, max_new_tokens=6)
+    assert len(many) == len(photo_files)
+    assert many[0].sentences == one.sentences  # same seed, and batching with others changes nothing
+    record = json.loads(json.dumps(many[1].to_dict(n_words=3)))
+    assert len(record["words"]) <= 3 and record["settings"]["n_sentences"] == 20
+
+
+def test_explain_refuses_unreadable_images(texplain, tmp_path):
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("not an image")
+    with pytest.raises(InputError, match="notes.jpg"):
+        texplain.explain(fake, n_sentences=4)
+
+
+def test_save_and_load_round_trip(texplain, tiny_lm, tmp_path, photo_files):
+    texplain.save_pretrained(tmp_path / "model")
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert config["classifier"]["timm_name"] == "test_resnet"
+    assert config["language_model"]["fingerprint"] == tiny_lm.fingerprint()
+    loaded = TExplain.from_pretrained(tmp_path / "model", language_model=tiny_lm)
+    assert loaded.classifier.class_names == ["landbird", "waterbird"]
+    a = texplain.explain(photo_files[1], n_sentences=12, max_new_tokens=5)
+    b = loaded.explain(photo_files[1], n_sentences=12, max_new_tokens=5)
+    assert a.sentences == b.sentences and a.probability == pytest.approx(b.probability)
+    # without an LM given, it is rebuilt from the directory recorded as its source
+    assert TExplain.from_pretrained(tmp_path / "model").language_model.source == tiny_lm.source
+
+
+def test_loading_against_another_lm_or_classifier_fails_clearly(texplain, tiny_lm_dir, tmp_path):
+    texplain.save_pretrained(tmp_path / "model")
+    other_lm = FrozenLanguageModel.from_pretrained(tiny_lm_dir)
+    with torch.no_grad():
+        other_lm.model.get_input_embeddings().weight.add_(0.01)
+    with pytest.raises(CheckpointMismatchError, match="trained for language model"):
+        TExplain.from_pretrained(tmp_path / "model", language_model=other_lm)
+    other = FrozenClassifier.from_timm("test_resnet", num_classes=2)
+    with pytest.raises(CheckpointMismatchError, match="trained on another classifier"):
+        TExplain.from_pretrained(tmp_path / "model", classifier=other)
+
+
+def test_loading_something_else_is_refused(tmp_path):
+    with pytest.raises(InputError, match="not a saved TExplain"):
+        TExplain.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text('{"format": "other"}')
+    with pytest.raises(InputError, match="unknown format"):
+        TExplain.from_pretrained(tmp_path)
