@@ -1,0 +1,159 @@
+"""The texplain command line, run in-process on the tiny models."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from texplain_widgets.cli import main
+from texplain_widgets.model.texplain import TExplain
+
+CAPTIONS = {
+    "astronaut": "a small red bird sits on the grass",
+    "chelsea": "a big cat sits near the tree",
+    "coffee": "a dog runs on the sand",
+    "rocket": "a blue bird flies over the water",
+}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, tiny_classifier, tiny_lm):
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("saved-texplain")
+    return TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64).save_pretrained(
+        directory
+    )
+
+
+def explain(capsys, *arguments):
+    code = main(["explain", *map(str, arguments), "--device", "cpu"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_explain_prints_each_image_with_its_prediction_and_words(capsys, model_dir, photo_files):
+    code, out, err = explain(
+        capsys, *photo_files[:2], "--model", model_dir, "--sentences", 8, "--top", 3
+    )
+    assert code == 0, err
+    for path in photo_files[:2]:
+        assert path.name in out
+    assert "landbird" in out or "waterbird" in out
+    assert "word" in out and "count" in out and "%" in out
+
+
+def test_explain_json_is_one_entry_per_image_and_reproducible(capsys, model_dir, photo_files):
+    arguments = (*photo_files, "--model", model_dir, "--sentences", 8, "--seed", 3, "--json")
+    code, out, _ = explain(capsys, *arguments)
+    assert code == 0
+    entries = json.loads(out)
+    assert [entry["image"] for entry in entries] == [str(path) for path in photo_files]
+    for entry in entries:
+        assert len(entry["sentences"]) == 8
+        assert entry["words"] and {"word", "count", "share"} <= set(entry["words"][0])
+        assert entry["class_name"] in ("landbird", "waterbird")
+    assert explain(capsys, *arguments)[1] == out
+
+
+def test_a_folder_expands_to_its_images(capsys, model_dir, photo_files, tmp_path):
+    (tmp_path / "notes.txt").write_text("not an image")
+    code, out, _ = explain(capsys, tmp_path, "--model", model_dir, "--sentences", 2, "--json")
+    assert code == 0
+    assert sorted(entry["image"] for entry in json.loads(out)) == sorted(map(str, photo_files))
+
+
+@pytest.mark.parametrize("problem", ["missing", "text"])
+def test_a_bad_image_is_a_clean_error(capsys, model_dir, tmp_path, problem):
+    image = tmp_path / "broken.jpg"
+    if problem == "text":
+        image.write_text("this is not a JPEG")
+    code, out, err = explain(capsys, image, "--model", model_dir)
+    assert code == 2 and not out
+    assert err.startswith("texplain: error: ") and "broken.jpg" in err
+    assert "Traceback" not in err
+
+
+def test_a_folder_that_is_no_model_is_a_clean_error(capsys, photo_files, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = explain(capsys, photo_files[0], "--model", empty)
+    assert code == 2 and "not a saved TExplain" in err and "Traceback" not in err
+
+
+def test_the_demo_model_says_it_is_not_shipped_yet(capsys, photo_files):
+    code, _, err = explain(capsys, photo_files[0], "--model", "demo")
+    assert code == 2
+    assert "the demo models are not shipped yet (issue 3); pass --model DIR" in err
+
+
+def test_bad_arguments_keep_argparse_behaviour(capsys, photo_files):
+    with pytest.raises(SystemExit) as exit_:
+        main(["explain", str(photo_files[0]), "--model", "x", "--sentences", "0"])
+    assert exit_.value.code == 2 and "--sentences" in capsys.readouterr().err
+
+
+def test_train_saves_a_model_that_loads(capsys, tiny_lm_dir, photo_files, tmp_path):
+    captions = tmp_path / "captions.csv"
+    captions.write_text(
+        "image,caption\n" + "".join(f"{path.name},{CAPTIONS[path.stem]}\n" for path in photo_files)
+    )
+    out_dir = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--classifier",
+            "test_resnet",
+            "--class-names",
+            "a,b",
+            "--lm",
+            str(tiny_lm_dir),
+            "--captions",
+            str(captions),
+            "--val-captions",
+            str(captions),
+            "--out",
+            str(out_dir),
+            "--steps",
+            "3",
+            "--batch-size",
+            "2",
+            "--prefix-length",
+            "4",
+            "--device",
+            "cpu",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "step 3: loss" in out and "val loss" in out
+    assert (out_dir / "config.json").is_file() and (out_dir / "translator.safetensors").is_file()
+    loaded = TExplain.from_pretrained(out_dir)
+    assert loaded.translator.config.prefix_length == 4
+    assert loaded.classifier.class_names == ["a", "b"]
+
+
+def test_coco_captions_need_an_image_folder(capsys, tmp_path):
+    captions = tmp_path / "captions.json"
+    captions.write_text('{"images": [], "annotations": []}')
+    code = main(
+        [
+            "train",
+            "--classifier",
+            "test_resnet",
+            "--captions",
+            str(captions),
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    assert code == 2 and "--images" in capsys.readouterr().err
+
+
+def test_help_does_not_import_torch():
+    probe = "import sys, texplain_widgets.cli; print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -1,0 +1,369 @@
+"""The ``texplain`` command: explain images with a saved model, train a translator, run the demo.
+
+Heavy libraries (torch, transformers, timm) are imported inside the commands, so that
+``texplain --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import InputError, TExplainError
+
+DEMO = "demo"
+DEMO_NOTE = (
+    "Note: the translator is untrained and the classifier (timm resnet18) has random weights, "
+    "so the words below show that the pipeline works offline, not what a classifier learned; "
+    "the trained demo comes with issue 3."
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (2 for any TExplainError)."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except TExplainError as err:
+        print(f"texplain: error: {err}", file=sys.stderr)
+        return 2
+
+
+def resolve_model(name: str):
+    """The TExplain that ``--model`` names: a saved directory, or ``demo``."""
+    if name == DEMO:
+        raise InputError("the demo models are not shipped yet (issue 3); pass --model DIR")
+    from .model.texplain import TExplain
+
+    return TExplain.from_pretrained(name)
+
+
+def explain(args: argparse.Namespace) -> int:
+    """Explain each image: its prediction and the words its sampled sentences use most."""
+    from tqdm import tqdm
+
+    paths = _image_paths(args.images)
+    device = _device(args.device)
+    model = resolve_model(args.model).to(device)
+    with tqdm(total=len(paths) * args.sentences, unit="sentence", disable=None, leave=False) as bar:
+        explanations = model.explain(
+            [str(path) for path in paths],
+            args.sentences,
+            top_p=args.top_p,
+            temperature=args.temperature,
+            max_new_tokens=args.max_new_tokens,
+            seed=args.seed,
+            on_batch=lambda done, _total, _sentences: bar.update(done - bar.n),
+        )
+    if args.json:
+        print(json.dumps([e.to_dict() for e in explanations], indent=2))
+    else:
+        for path, explanation in zip(paths, explanations):
+            _print_explanation(str(path), explanation, args.top)
+            print()
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train a translator on image-caption pairs and save the model into --out."""
+    import torch
+
+    from .model.classifier import FrozenClassifier
+    from .model.language import FrozenLanguageModel
+    from .model.texplain import TExplain
+    from .model.train import TrainConfig
+
+    device = _device(args.device)
+    train_pairs = _caption_pairs(args.captions, args.images)
+    val_pairs = _caption_pairs(args.val_captions, args.images) if args.val_captions else None
+    weights = _safetensors(args.classifier_weights) if args.classifier_weights else None
+    classifier = FrozenClassifier.from_timm(
+        args.classifier,
+        num_classes=args.num_classes,
+        class_names=args.class_names,
+        state_dict=weights,
+    )
+    language_model = FrozenLanguageModel.from_pretrained(args.lm)
+    torch.manual_seed(args.seed)
+    model = TExplain(
+        classifier, language_model, prefix_length=args.prefix_length, mapper=args.mapper
+    )
+    config = TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed
+    )
+    history = model.to(device).fit(train_pairs, val_pairs, config=config, checkpoint_dir=args.out)
+    last = history[-1]
+    val = f", val loss {last['val_loss']:.4f}" if "val_loss" in last else ""
+    print(f"step {last['step']}: loss {last['loss']:.4f}{val}")
+    print(f"saved to {args.out}; explain with: texplain explain IMAGE --model {args.out}")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Placeholder demo: real SmolLM2 and photos, random classifier, untrained translator."""
+    import torch
+    from skimage import data
+
+    from .model.classifier import FrozenClassifier
+    from .model.language import SMOLLM2, FrozenLanguageModel
+    from .model.texplain import TExplain
+
+    print(DEMO_NOTE, end="\n\n")
+    language_model = FrozenLanguageModel.from_pretrained(SMOLLM2)
+    torch.manual_seed(0)
+    classifier = FrozenClassifier.from_timm("resnet18", num_classes=2)
+    model = TExplain(classifier, language_model)
+    photos = {
+        "chelsea (scikit-image photo of a cat)": data.chelsea(),
+        "rocket (scikit-image photo of a rocket launch)": data.rocket(),
+    }
+    explanations = model.explain(list(photos.values()), 32, seed=0)
+    for title, explanation in zip(photos, explanations):
+        _print_explanation(title, explanation, 10)
+        print("  sample sentences:")
+        for sentence in explanation.sentences[:3]:
+            print(f"    {sentence!r}")
+        print()
+    return 0
+
+
+def _print_explanation(title: str, explanation, top: int) -> None:
+    """Prediction, then the top words in aligned columns: word, count, share of sentences."""
+    label = explanation.class_name or f"class {explanation.predicted_class}"
+    n = len(explanation.sentences)
+    print(f"{title}: {label} (p = {explanation.probability:.3f}), {n} sentences")
+    words = explanation.words.head(top)
+    if words.empty:
+        print("  no words: every sentence was empty or stop words only")
+        return
+    width = max(len("word"), *map(len, words["word"]))
+    print(f"  {'word':<{width}}  count   share")
+    for word, count, share in zip(words["word"], words["count"], words["share"]):
+        print(f"  {word:<{width}}  {count:>5}  {share:>6.1%}")
+
+
+def _image_paths(arguments: list[str]) -> list[Path]:
+    """Image files of the arguments (folders expand to their images), each checked to load."""
+    from .data.images import list_images, load_image
+
+    paths = []
+    for argument in arguments:
+        path = Path(argument)
+        paths.extend(list_images(path) if path.is_dir() else [path])
+    for path in paths:
+        load_image(path)  # fail on a bad file before the slow model load
+    return paths
+
+
+def _caption_pairs(path: str, images: str | None):
+    """CaptionPairs from a CSV (image,caption) or a COCO captions JSON, chosen by suffix."""
+    from .data.captions import CaptionPairs
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return CaptionPairs.from_csv(path, images)
+    if suffix == ".json":
+        if images is None:
+            raise InputError(f"{path}: COCO captions need --images DIR, the folder of their images")
+        return CaptionPairs.from_coco(path, images)
+    raise InputError(
+        f"{path}: captions must be a .csv file (image,caption) or a COCO captions .json"
+    )
+
+
+def _safetensors(path: str) -> dict:
+    """Tensors of a safetensors file, or an InputError naming it."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path)
+    except (OSError, SafetensorError) as err:
+        raise InputError(f"{path}: cannot read classifier weights as safetensors ({err})") from err
+
+
+def _device(name: str):
+    """``auto`` is the GPU when there is one, else the CPU."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise InputError(f"--device {name!r}: {err}") from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name}: no CUDA GPU is available here")
+    return device
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if len(names) < 2 or not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected at least two comma-separated names, got {text!r}"
+        )
+    return names
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="texplain",
+        description="Explain a frozen image classifier with the words a frozen language model "
+        "says about its features.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    device = {
+        "default": "auto",
+        "metavar": "DEVICE",
+        "help": "cpu, cuda, cuda:N or auto (the GPU if any; default)",
+    }
+
+    ex = commands.add_parser(
+        "explain", help="explain images with a saved model", description=explain.__doc__
+    )
+    ex.set_defaults(command=explain)
+    ex.add_argument("images", nargs="+", metavar="IMAGE", help="image file, or folder of images")
+    ex.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR",
+        help=f"a saved TExplain folder, or {DEMO!r} for the demo models",
+    )
+    ex.add_argument(
+        "--sentences",
+        type=_positive_int,
+        default=128,
+        metavar="N",
+        help="sentences sampled per image (default 128)",
+    )
+    ex.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
+    ex.add_argument(
+        "--top-p", type=float, default=0.9, metavar="P", help="nucleus sampling mass (default 0.9)"
+    )
+    ex.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        metavar="T",
+        help="sampling temperature (default 1.0)",
+    )
+    ex.add_argument(
+        "--max-new-tokens",
+        type=_positive_int,
+        default=20,
+        metavar="N",
+        help="tokens per sentence at most (default 20)",
+    )
+    ex.add_argument(
+        "--top",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="words shown per image (default 10; --json gives all)",
+    )
+    ex.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON list: per image its prediction, sentences and word table",
+    )
+    ex.add_argument("--device", **device)
+
+    tr = commands.add_parser(
+        "train", help="train a translator on image-caption pairs", description=train.__doc__
+    )
+    tr.set_defaults(command=train)
+    tr.add_argument(
+        "--classifier", required=True, metavar="TIMM_NAME", help="timm architecture name"
+    )
+    classes = tr.add_mutually_exclusive_group()
+    classes.add_argument(
+        "--num-classes", type=_positive_int, metavar="N", help="classifier outputs"
+    )
+    classes.add_argument(
+        "--class-names", type=_names, metavar="A,B,...", help="class names, in order"
+    )
+    tr.add_argument(
+        "--classifier-weights",
+        metavar="FILE.safetensors",
+        help="the classifier's trained weights (without them: random weights)",
+    )
+    tr.add_argument(
+        "--lm",
+        default="smollm2",
+        metavar="ID|DIR|FILE.gguf",
+        help="frozen language model: hub id, folder, GGUF file or smollm2 (default)",
+    )
+    tr.add_argument(
+        "--captions",
+        required=True,
+        metavar="FILE",
+        help="a CSV with columns image,caption, or COCO captions .json",
+    )
+    tr.add_argument(
+        "--images",
+        metavar="DIR",
+        help="folder of the images (required for COCO .json; for a CSV, default: its folder)",
+    )
+    tr.add_argument("--val-captions", metavar="FILE", help="validation captions, same formats")
+    tr.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="where the model is saved; a run already there is resumed",
+    )
+    tr.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
+        help="training steps (default 1000)",
+    )
+    tr.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=32,
+        metavar="N",
+        help="captions per step (default 32)",
+    )
+    tr.add_argument(
+        "--lr", type=float, default=2e-4, metavar="F", help="peak learning rate (default 2e-4)"
+    )
+    tr.add_argument(
+        "--prefix-length",
+        type=_positive_int,
+        default=10,
+        metavar="K",
+        help="prefix embeddings given to the LM (default 10)",
+    )
+    tr.add_argument(
+        "--mapper",
+        choices=("mlp", "transformer"),
+        default="mlp",
+        help="translator architecture (default mlp)",
+    )
+    tr.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="translator and batch order seed (default 0)",
+    )
+    tr.add_argument("--device", **device)
+
+    de = commands.add_parser("demo", help="run the offline demo", description=demo.__doc__)
+    de.set_defaults(command=demo)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
