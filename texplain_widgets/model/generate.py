@@ -23,7 +23,8 @@ import torch
 from ..errors import Cancelled, InputError
 
 BLOCK = 32  # samples per random stream; batches hold whole blocks
-CANDIDATES = 64  # top tokens examined before falling back to a full sort
+CANDIDATES = (64, 1024)  # top tokens examined, in turn, before a full sort of the vocabulary
+PRUNE_FRACTION = 8  # finished rows leave the batch once they are 1/8 of it
 
 
 @dataclass(frozen=True)
@@ -131,31 +132,37 @@ def _batch_rows(batch, settings: SamplingSettings, device):
 
 
 def _decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings):
-    """Decode one batch; returns tokens (rows, max_new_tokens) and each row's length."""
+    """Decode one batch; returns tokens (rows, max_new_tokens) and each row's length.
+
+    Finished rows leave the batch once they make up an eighth of it: copying the cache for
+    every single finished row would cost more than carrying a few rows a little longer.
+    """
     rows = rows_image.shape[0]
     device = rows_image.device
     cache = copy.deepcopy(prefix_cache)
     cache.batch_select_indices(rows_image)
+    cache_argument = _cache_argument(lm, cache)
     logits = first_logits[rows_image]
     tokens = torch.zeros(rows, settings.max_new_tokens, dtype=torch.long, device=device)
     lengths = torch.full((rows,), settings.max_new_tokens, dtype=torch.long, device=device)
-    alive = torch.arange(rows, device=device)
-    cache_argument = _cache_argument(lm, cache)
-    for step in range(settings.max_new_tokens):
-        chosen = sample_top_p(logits, noise[alive, step], settings.top_p, settings.temperature)
-        tokens[alive, step] = chosen
-        finished = stop_mask[chosen]
-        if step == settings.max_new_tokens - 1:
-            break
-        if finished.any():
-            lengths[alive[finished]] = step + 1
-            keep = (~finished).nonzero().squeeze(1)
-            if keep.numel() == 0:
-                break
-            alive, chosen = alive[keep], chosen[keep]
+    in_batch = torch.arange(rows, device=device)  # the rows still in the cache, in cache order
+    running = torch.ones(rows, dtype=torch.bool, device=device)  # of those, the unfinished
+    for step in range(settings.max_new_tokens - 1):
+        chosen = sample_top_p(logits, noise[in_batch, step], settings.top_p, settings.temperature)
+        tokens[in_batch, step] = chosen
+        ended = stop_mask[chosen] & running
+        lengths[in_batch[ended]] = step + 1
+        running &= ~ended
+        finished = running.numel() - int(running.sum())
+        if finished == running.numel():
+            return tokens.cpu(), lengths.cpu()
+        if finished * PRUNE_FRACTION >= running.numel():
+            keep = running.nonzero().squeeze(1)
+            in_batch, chosen, running = in_batch[keep], chosen[keep], running[keep]
             cache.batch_select_indices(keep)
-        out = lm(input_ids=chosen[:, None], use_cache=True, **cache_argument)
-        logits = out.logits[:, -1].float()
+        logits = lm(input_ids=chosen[:, None], use_cache=True, **cache_argument).logits[:, -1].float()
+    last = settings.max_new_tokens - 1
+    tokens[in_batch, last] = sample_top_p(logits, noise[in_batch, last], settings.top_p, settings.temperature)
     return tokens.cpu(), lengths.cpu()
 
 
@@ -163,15 +170,23 @@ def sample_top_p(logits: torch.Tensor, uniform: torch.Tensor, top_p: float, temp
     """Nucleus sampling, one token per row, driven by the given uniform numbers in [0, 1).
 
     The nucleus is the smallest set of most likely tokens whose probability reaches ``top_p``.
+    It is looked for among the top 64, then the top 1024 tokens; only rows whose nucleus is
+    wider still sort the whole vocabulary.
     """
     probs = torch.softmax(logits / temperature, dim=-1)
-    k = min(CANDIDATES, probs.shape[-1])
-    top_probs, top_ids = probs.topk(k, dim=-1)
-    chosen = _pick(top_probs, top_ids, uniform, top_p)
-    wide = top_probs.sum(-1) < top_p  # nucleus reaches past the candidates: sort everything
-    if wide.any():
-        all_probs, all_ids = probs[wide].sort(dim=-1, descending=True)
-        chosen[wide] = _pick(all_probs, all_ids, uniform[wide], top_p)
+    chosen = torch.empty(probs.shape[0], dtype=torch.long, device=probs.device)
+    pending = torch.arange(probs.shape[0], device=probs.device)
+    for k in (*CANDIDATES, probs.shape[-1]):
+        rows = probs[pending]
+        if k < probs.shape[-1]:
+            top_probs, top_ids = rows.topk(k, dim=-1)
+        else:
+            top_probs, top_ids = rows.sort(dim=-1, descending=True)
+        covered = top_probs.sum(-1) >= top_p if k < probs.shape[-1] else torch.ones_like(pending, dtype=torch.bool)
+        chosen[pending[covered]] = _pick(top_probs[covered], top_ids[covered], uniform[pending[covered]], top_p)
+        pending = pending[~covered]
+        if pending.numel() == 0:
+            break
     return chosen
 
 
