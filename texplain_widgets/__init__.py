@@ -1,1 +1,40 @@
-"""texplain-widgets."""
+"""texplain-widgets: explain a frozen image classifier with the words a frozen LM says about it.
+
+The public API lives here and is imported lazily, so ``import texplain_widgets`` is quick.
+"""
+
+from importlib import import_module
+
+from .errors import Cancelled, CheckpointMismatchError, InputError, MissingDependencyError, TExplainError
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "TExplain": "model.texplain",
+    "FrozenClassifier": "model.classifier",
+    "FrozenLanguageModel": "model.language",
+    "Translator": "model.translator",
+    "TranslatorConfig": "model.translator",
+    "TrainConfig": "model.train",
+    "SamplingSettings": "model.generate",
+    "Explanation": "model.explanation",
+    "CaptionPairs": "data.captions",
+    "load_image": "data.images",
+    "list_images": "data.images",
+    "word_table": "words",
+}
+
+__all__ = [
+    *_LAZY,
+    "Cancelled",
+    "CheckpointMismatchError",
+    "InputError",
+    "MissingDependencyError",
+    "TExplainError",
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""The TExplain method: frozen classifier, translator, frozen language model, sampling."""

@@ -15,12 +15,18 @@ Transform = Callable[[object], torch.Tensor]
 
 
 def fingerprint_tensors(tensors: dict[str, torch.Tensor]) -> str:
-    """A short hash of named tensors (names, shapes and values), stable across devices."""
+    """A short hash of named tensors (names, shapes, values), the same on any device.
+
+    Floating-point values are hashed at bfloat16 precision, so a model loaded in fp32 or
+    bf16 has one fingerprint.
+    """
     digest = hashlib.blake2b(digest_size=8)
     for name in sorted(tensors):
-        tensor = tensors[name].detach().to("cpu", torch.float32).contiguous()
+        tensor = tensors[name].detach().cpu()
+        if tensor.is_floating_point():
+            tensor = tensor.to(torch.bfloat16).view(torch.int16)
         digest.update(f"{name}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.numpy().tobytes())
+        digest.update(tensor.contiguous().numpy().tobytes())
     return digest.hexdigest()
 
 

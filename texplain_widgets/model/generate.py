@@ -72,6 +72,7 @@ def sample_sentences(
     ``cancel()`` is checked between batches and, when true, raises :class:`Cancelled`.
     """
     lm = language_model.model
+    prefixes = prefixes.to(language_model.device, language_model.dtype)
     n_images = prefixes.shape[0]
     prefix_cache, first_logits = _run_prefixes(lm, prefixes)
     stop_mask = language_model.stop_token_mask.to(prefixes.device)
@@ -173,20 +174,20 @@ def sample_top_p(logits: torch.Tensor, uniform: torch.Tensor, top_p: float, temp
     It is looked for among the top 64, then the top 1024 tokens; only rows whose nucleus is
     wider still sort the whole vocabulary.
     """
-    probs = torch.softmax(logits / temperature, dim=-1)
+    probs = torch.softmax(logits if temperature == 1 else logits / temperature, dim=-1)
     chosen = torch.empty(probs.shape[0], dtype=torch.long, device=probs.device)
-    pending = torch.arange(probs.shape[0], device=probs.device)
-    for k in (*CANDIDATES, probs.shape[-1]):
-        rows = probs[pending]
-        if k < probs.shape[-1]:
-            top_probs, top_ids = rows.topk(k, dim=-1)
-        else:
-            top_probs, top_ids = rows.sort(dim=-1, descending=True)
-        covered = top_probs.sum(-1) >= top_p if k < probs.shape[-1] else torch.ones_like(pending, dtype=torch.bool)
-        chosen[pending[covered]] = _pick(top_probs[covered], top_ids[covered], uniform[pending[covered]], top_p)
-        pending = pending[~covered]
+    pending = None  # None: every row
+    for k in CANDIDATES:
+        rows = probs if pending is None else probs[pending]
+        top_probs, top_ids = rows.topk(min(k, rows.shape[-1]), dim=-1)
+        covered = top_probs.sum(-1) >= top_p
+        indices = covered.nonzero().squeeze(1) if pending is None else pending[covered]
+        chosen[indices] = _pick(top_probs[covered], top_ids[covered], uniform[indices], top_p)
+        pending = (~covered).nonzero().squeeze(1) if pending is None else pending[~covered]
         if pending.numel() == 0:
-            break
+            return chosen
+    top_probs, top_ids = probs[pending].sort(dim=-1, descending=True)
+    chosen[pending] = _pick(top_probs, top_ids, uniform[pending], top_p)
     return chosen
 
 

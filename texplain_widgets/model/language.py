@@ -60,7 +60,8 @@ class FrozenLanguageModel(nn.Module):
 
         GGUF weights are dequantised to fp32 once and cached as safetensors under
         :func:`cache_root`, so later loads take seconds. Extra ``kwargs`` go to
-        ``AutoModelForCausalLM.from_pretrained``.
+        ``AutoModelForCausalLM.from_pretrained``; ``dtype=torch.bfloat16`` halves the memory
+        and, on CPUs with AMX or on GPUs, makes sampling faster.
         """
         source = str(source)
         if source == SMOLLM2:
@@ -74,6 +75,7 @@ class FrozenLanguageModel(nn.Module):
         if not path.is_file():
             raise InputError(f"GGUF file not found: {path}")
         cached = cache_root() / f"{path.stem}-{path.stat().st_size}"
+        dtype = kwargs.pop("dtype", torch.float32)
         if not (cached / "config.json").is_file():
             try:
                 import gguf  # noqa: F401
@@ -86,9 +88,9 @@ class FrozenLanguageModel(nn.Module):
             model.hf_quantizer = None
             if hasattr(model.config, "quantization_config"):
                 del model.config.quantization_config
-            _save_atomically(model, tokenizer, cached)
-            return cls(model, tokenizer, source=source)
-        return cls(*_load_hf(str(cached), **kwargs), source=source)
+            _save_atomically(model, tokenizer, cached)  # always fp32, whatever dtype is asked for
+            return cls(model.to(dtype), tokenizer, source=source)
+        return cls(*_load_hf(str(cached), dtype=dtype, **kwargs), source=source)
 
     @property
     def embed_dim(self) -> int:
@@ -97,6 +99,10 @@ class FrozenLanguageModel(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.model.get_input_embeddings().weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.model.get_input_embeddings().weight.dtype
 
     def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         """Token ids -> input embeddings."""

@@ -163,6 +163,7 @@ class _Captions:
         inputs = torch.cat([prefix, language_model.embed(ids).to(prefix.dtype)], dim=1)
         attention = torch.cat([torch.ones_like(mask[:, :1]).expand(-1, k), mask], dim=1)
         labels = torch.cat([torch.full_like(ids[:, :1], -100).expand(-1, k), ids.masked_fill(mask == 0, -100)], dim=1)
+        inputs = inputs.to(language_model.dtype)
         return language_model.model(inputs_embeds=inputs, attention_mask=attention, labels=labels).loss
 
     @torch.no_grad()
