@@ -20,5 +20,6 @@ def test_fit_and_explain_on_the_gpu(tiny_classifier, tiny_lm, photo_files):
     assert next(model.translator.parameters()).device.type == "cuda"
     explanation = model.explain(photo_files[0], n_sentences=300, max_new_tokens=8)
     assert len(explanation.sentences) == 300
-    assert explanation.words.iloc[0]["share"] > 0.5  # it learned to say the caption's words
+    # it learned to say the caption's words
+    assert len(set(explanation.top_words(5)) & {"small", "red", "bird", "sit", "grass"}) >= 3
     model.to("cpu")
