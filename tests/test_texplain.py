@@ -78,3 +78,22 @@ def test_loading_something_else_is_refused(tmp_path):
     (tmp_path / "config.json").write_text('{"format": "other"}')
     with pytest.raises(InputError, match="unknown format"):
         TExplain.from_pretrained(tmp_path)
+
+
+def test_save_in_half_precision_loads_back_as_float32(tiny_lm, tmp_path):
+    from safetensors import safe_open
+
+    torch.manual_seed(1)
+    texplain = TExplain(FrozenClassifier.from_timm("test_resnet", num_classes=2), tiny_lm, prefix_length=4)
+    texplain.save_pretrained(tmp_path / "half", dtype=torch.float16)
+    with safe_open(tmp_path / "half" / "translator.safetensors", "pt") as weights:
+        assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.float16}
+    with pytest.raises(CheckpointMismatchError):  # the classifier's weights were rounded too
+        TExplain.from_pretrained(tmp_path / "half", language_model=tiny_lm)
+    texplain.classifier.model.half().float()  # fp16-exact weights: now the round trip is lossless
+    texplain.save_pretrained(tmp_path / "half", dtype=torch.float16)
+    loaded = TExplain.from_pretrained(tmp_path / "half", language_model=tiny_lm)
+    original = texplain.translator.state_dict()
+    for name, tensor in loaded.translator.state_dict().items():
+        assert tensor.dtype == torch.float32
+        torch.testing.assert_close(tensor, original[name].half().float())

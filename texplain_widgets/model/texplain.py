@@ -115,19 +115,22 @@ class TExplain(nn.Module):
 
         return fit(self, train_pairs, val_pairs, **options)
 
-    def save_pretrained(self, directory: str | os.PathLike, *, save_classifier: bool = True) -> Path:
+    def save_pretrained(
+        self, directory: str | os.PathLike, *, save_classifier: bool = True, dtype: torch.dtype | None = None
+    ) -> Path:
         """Write translator weights (safetensors) and a config naming the classifier and LM.
 
         A timm classifier's weights are saved too (``save_classifier``), so the directory
-        loads on its own; the LM is referenced by its source, not copied.
+        loads on its own; the LM is referenced by its source, not copied. ``dtype`` (e.g.
+        ``torch.float16``) stores floating-point weights smaller; they load back as fp32.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        save_file(_contiguous(self.translator.state_dict()), directory / TRANSLATOR_WEIGHTS)
+        save_file(_contiguous(self.translator.state_dict(), dtype), directory / TRANSLATOR_WEIGHTS)
         classifier = self.classifier
         has_weights = save_classifier and classifier.timm_name is not None
         if has_weights:
-            save_file(_contiguous(classifier.model.state_dict()), directory / CLASSIFIER_WEIGHTS)
+            save_file(_contiguous(classifier.model.state_dict(), dtype), directory / CLASSIFIER_WEIGHTS)
         config = {
             "format": FORMAT,
             "translator": self.translator.config.to_dict(),
@@ -209,5 +212,12 @@ def read_config(directory: Path) -> dict:
     return config
 
 
-def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {name: tensor.detach().contiguous().cpu() for name, tensor in state.items()}
+def _contiguous(state: dict[str, torch.Tensor], dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """CPU copies for safetensors, floating-point ones cast to ``dtype`` when given."""
+    return {
+        name: (tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor)
+        .detach()
+        .contiguous()
+        .cpu()
+        for name, tensor in state.items()
+    }
