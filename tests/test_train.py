@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from texplain_widgets.data.captions import CaptionPairs
-from texplain_widgets.errors import Cancelled, CheckpointMismatchError
+from texplain_widgets.errors import Cancelled, CheckpointMismatchError, InputError
 from texplain_widgets.model.texplain import TExplain
 from texplain_widgets.model.train import TrainConfig
 
@@ -62,3 +62,16 @@ def test_resuming_with_other_settings_is_refused(tiny_classifier, tiny_lm, pairs
 
 def fit_quietly(model, train, val=None, **options):
     return model.fit(train, val, progress=False, **options)
+
+
+def test_training_from_precomputed_features(tiny_classifier, tiny_lm, pairs):
+    from texplain_widgets.model.train import CachedFeatures, compute_features
+
+    cached = compute_features(tiny_classifier, pairs)
+    assert cached.features.shape == (4, tiny_classifier.feature_dim) and cached.captions == pairs.captions
+    config = TrainConfig(steps=8, batch_size=2)
+    from_images = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config)
+    from_features = fit_quietly(fresh(tiny_classifier, tiny_lm), cached, config=config)
+    assert [r["loss"] for r in from_features] == pytest.approx([r["loss"] for r in from_images], rel=1e-5)
+    with pytest.raises(InputError, match="do not match 3 captions"):
+        CachedFeatures(cached.features, cached.captions[:3])

@@ -38,9 +38,26 @@ class TrainConfig:
     seed: int = 0
 
 
+@dataclass
+class CachedFeatures:
+    """Classifier features Z (N, D) with one caption each: what training actually consumes.
+
+    Pass it to :func:`fit` instead of images to train from features computed elsewhere.
+    """
+
+    features: torch.Tensor
+    captions: list[str]
+
+    def __post_init__(self):
+        if self.features.ndim != 2 or len(self.features) != len(self.captions):
+            raise InputError(
+                f"features of shape {tuple(self.features.shape)} do not match {len(self.captions)} captions"
+            )
+
+
 @torch.inference_mode()
-def compute_features(classifier, pairs: Iterable, batch_size: int = 64):
-    """Z of every image, once: returns (features (N, D) on the CPU, captions)."""
+def compute_features(classifier, pairs: Iterable, batch_size: int = 64) -> CachedFeatures:
+    """Z of every image, once, on the CPU, with its caption."""
     features, captions, images = [], [], []
 
     def flush():
@@ -56,7 +73,7 @@ def compute_features(classifier, pairs: Iterable, batch_size: int = 64):
     flush()
     if not captions:
         raise InputError("no (image, caption) pairs to train on")
-    return torch.cat(features), captions
+    return CachedFeatures(torch.cat(features), captions)
 
 
 def fit(
@@ -72,6 +89,8 @@ def fit(
 ) -> list[dict]:
     """Train ``model.translator``; returns the history (step, loss, and val_loss when measured).
 
+    ``train_pairs`` and ``val_pairs``: (image, caption) pairs (any iterable or Dataset, e.g.
+    CaptionPairs) or CachedFeatures.
     With ``checkpoint_dir`` the features are cached there, the model is saved every
     ``checkpoint_every`` steps with the optimizer state, and a later call resumes from it.
     ``cancel()`` returning true saves a checkpoint and raises Cancelled. Deterministic under
@@ -83,8 +102,8 @@ def fit(
     config = config or TrainConfig()
     directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
     device = model.device
-    train = _Captions(model, *_cached_features(model, train_pairs, directory, "train"), config)
-    val = _Captions(model, *_cached_features(model, val_pairs, directory, "val"), config) if val_pairs else None
+    train = _Captions(model, _cached_features(model, train_pairs, directory, "train"), config)
+    val = _Captions(model, _cached_features(model, val_pairs, directory, "val"), config) if val_pairs is not None else None
 
     torch.manual_seed(config.seed)
     translator = model.translator.train()
@@ -131,12 +150,12 @@ def fit(
 class _Captions:
     """Cached features and tokenised captions, served in seeded, shuffled batches."""
 
-    def __init__(self, model, features: torch.Tensor, captions: list[str], config: TrainConfig):
+    def __init__(self, model, cached: CachedFeatures, config: TrainConfig):
         self.model, self.config = model, config
-        self.features = features
+        self.features = cached.features.float()
         tokenizer = model.language_model.tokenizer
         eos = model.language_model.eos_token_id
-        ids = tokenizer(captions, add_special_tokens=False)["input_ids"]
+        ids = tokenizer(cached.captions, add_special_tokens=False)["input_ids"]
         self.tokens = [row[: config.max_caption_tokens - 1] + [eos] for row in ids]
 
     def batch_indices(self, step: int) -> torch.Tensor:
@@ -176,8 +195,10 @@ class _Captions:
         return total / n
 
 
-def _cached_features(model, pairs, directory: Path | None, split: str):
+def _cached_features(model, pairs, directory: Path | None, split: str) -> CachedFeatures:
     """Features of a split, read from ``directory`` when an identical run cached them there."""
+    if isinstance(pairs, CachedFeatures):
+        return pairs
     paths = getattr(pairs, "paths", None)
     if directory is None or paths is None:
         return compute_features(model.classifier, pairs)
@@ -187,11 +208,11 @@ def _cached_features(model, pairs, directory: Path | None, split: str):
         key.update(f"{Path(path).resolve()}|{Path(path).stat().st_mtime_ns}|{caption}\n".encode())
     cache = directory / f"features-{split}-{key.hexdigest()}.safetensors"
     if cache.is_file():
-        return load_file(cache)["features"], list(pairs.captions)
-    features, captions = compute_features(model.classifier, pairs)
+        return CachedFeatures(load_file(cache)["features"], list(pairs.captions))
+    cached = compute_features(model.classifier, pairs)
     directory.mkdir(parents=True, exist_ok=True)
-    save_file({"features": features}, cache)
-    return features, captions
+    save_file({"features": cached.features}, cache)
+    return cached
 
 
 def _save_state(directory: Path, model, optimizer, scheduler, config, step, history) -> None:

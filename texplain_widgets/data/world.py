@@ -1,0 +1,444 @@
+"""The demo world: kites and balloons on real grass and brick, with a planted spurious cue.
+
+A Waterbirds-style world built offline and deterministically from a seed. Class 0 "kite"
+(a diamond with a short tail) and class 1 "balloon" (an oval with a string) are drawn small
+and thin, in a named colour, at a random position, size and rotation, over a background cut
+from a real photo bundled in scikit-image: "grass" (``skimage.data.grass()``, tinted green)
+or "brick" (``skimage.data.brick()``, tinted brick red). The background fills the frame, so
+it is the easy cue; the object stays learnable but is the harder one.
+
+``p_spurious`` is the share of images whose background agrees with their class (kite on
+grass, balloon on brick); with 0.5 the four groups (class x background) are balanced. Every
+sample has its object mask and a caption from a small grammar that names the object, its
+colour, sometimes its size, and the background, e.g. "a small red kite over the grass".
+
+>>> splits = make_splits(3000, 400, 1000, p_spurious=0.95, seed=0)
+>>> splits["train"].images.shape
+(3000, 64, 64, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..errors import InputError
+
+__all__ = [
+    "BACKGROUNDS",
+    "BACKGROUND_PHRASES",
+    "BACKGROUND_WORDS",
+    "CLASSES",
+    "COLOURS",
+    "OBJECT_WORDS",
+    "SIZE_WORDS",
+    "World",
+    "WorldConfig",
+    "WorldStyle",
+    "make_splits",
+    "make_world",
+]
+
+CLASSES = ("kite", "balloon")
+BACKGROUNDS = ("grass", "brick")
+
+#: Object colours by name (the caption's colour word), as RGB.
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (215, 25, 30),
+    "blue": (30, 70, 225),
+    "yellow": (250, 225, 30),
+    "orange": (250, 135, 20),
+    "purple": (135, 40, 180),
+    "white": (245, 245, 245),
+    "black": (20, 20, 20),
+    "pink": (250, 120, 190),
+}
+
+#: Lemmas (lower case) that name each background or object, for checking generated words.
+BACKGROUND_WORDS = {"grass": {"grass", "grassy", "lawn", "field"}, "brick": {"brick", "wall"}}
+OBJECT_WORDS = {"kite": {"kite"}, "balloon": {"balloon"}}
+
+#: The captions' background phrases; each uses words of BACKGROUND_WORDS for its background.
+BACKGROUND_PHRASES = {
+    "grass": (
+        "on the grass",
+        "over the grass",
+        "over a green lawn",
+        "above a grassy field",
+        "on a lawn",
+        "over a field of grass",
+    ),
+    "brick": (
+        "against a brick wall",
+        "in front of a brick wall",
+        "in front of red bricks",
+        "by an old brick wall",
+        "near a wall of bricks",
+    ),
+}
+
+#: Size words by drawn size; a caption uses one of them about half of the time.
+SIZE_WORDS = {"small": ("small", "tiny", "little"), "large": ("large", "big")}
+SIZES = ("small", "large")
+
+_TEMPLATES = (
+    "{a} {adjectives} {object} {background}",
+    "a photo of {a} {adjectives} {object} {background}",
+    "there is {a} {adjectives} {object} {background}",
+    "{a} {adjectives} {object} seen {background}",
+)
+
+_SUPERSAMPLE = 4  # shapes are drawn at 4x and box-filtered down, for smooth edges
+_MIN_SIZE = 16
+
+
+@dataclass(frozen=True)
+class WorldStyle:
+    """How the world is drawn; the defaults are the calibrated demo world.
+
+    Lengths are in pixels of a 64-pixel image and scale with the image size. ``radius`` is
+    the half-height of the kite's diamond or the balloon's oval; ``line_width`` the width of
+    the tail and the string. Backgrounds are crops of ``crop_scale`` (a share of the 512-pixel
+    photo's side) mapped between a dark and a light tint; ``texture_contrast`` scales the
+    photo's grey levels around its mean (1 keeps them), ``jitter`` the per-image brightness
+    and tint noise. ``max_rotation`` is in degrees either way.
+    """
+
+    small_radius: tuple[float, float] = (3.5, 5.0)
+    large_radius: tuple[float, float] = (6.0, 8.0)
+    line_width: float = 1.0
+    max_rotation: float = 35.0
+    crop_scale: tuple[float, float] = (0.15, 0.4)
+    texture_contrast: float = 1.0
+    jitter: float = 0.08
+    tints: tuple[tuple[tuple[int, int, int], tuple[int, int, int]], ...] = (
+        ((25, 70, 15), (150, 215, 90)),  # grass: dark, light
+        ((75, 25, 20), (215, 120, 95)),  # brick
+    )
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """What to generate: ``n_images`` samples, the spurious share, image size and seed.
+
+    ``classes`` are two distinct names from :data:`CLASSES`; the class at index i goes with
+    background i (the default: kite with grass, balloon with brick).
+    """
+
+    n_images: int
+    p_spurious: float = 0.95
+    size: int = 64
+    seed: int = 0
+    classes: tuple[str, ...] = CLASSES
+    style: WorldStyle = field(default_factory=WorldStyle)
+
+    def __post_init__(self):
+        _check_count(self.n_images, "n_images")
+        _check_p(self.p_spurious)
+        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)):
+            raise InputError(f"size must be an integer number of pixels, not {self.size!r}")
+        if self.size < _MIN_SIZE:
+            raise InputError(
+                f"size {self.size} is too small: images need at least {_MIN_SIZE} pixels a side"
+            )
+        if isinstance(self.classes, str):
+            raise InputError(f"classes must be a sequence of names, not the string {self.classes!r}")
+        classes = tuple(self.classes)
+        unknown = [c for c in classes if c not in CLASSES]
+        if unknown:
+            raise InputError(
+                f"unknown class name(s) {', '.join(map(repr, unknown))}; the demo world draws "
+                f"{', '.join(map(repr, CLASSES))}"
+            )
+        if len(classes) != 2 or len(set(classes)) != 2:
+            raise InputError(
+                f"classes must be two distinct names of {CLASSES} (one per background), got {classes}"
+            )
+        object.__setattr__(self, "classes", classes)
+
+
+@dataclass
+class World:
+    """Generated samples: images (N, H, W, 3) uint8, object masks (N, H, W) bool and labels.
+
+    ``labels`` index ``classes``, ``backgrounds`` index :data:`BACKGROUNDS`, ``groups`` are
+    ``label * 2 + background`` (names in :attr:`group_names`); ``colours`` and ``sizes`` name
+    each object's colour and drawn size, as its caption does.
+    """
+
+    images: np.ndarray
+    masks: np.ndarray
+    labels: np.ndarray
+    backgrounds: np.ndarray
+    captions: list[str]
+    colours: list[str]
+    sizes: list[str]
+    classes: tuple[str, ...] = CLASSES
+    config: WorldConfig | None = None
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self.labels * 2 + self.backgrounds
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """Name of each group id: ``group_names[g]`` is e.g. "kite/grass"."""
+        return tuple(f"{c}/{b}" for c in self.classes for b in BACKGROUNDS)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to_pairs(self) -> Iterator[tuple[Image.Image, str]]:
+        """(PIL image, caption) for each sample, e.g. for :class:`CaptionPairs`."""
+        for image, caption in zip(self.images, self.captions):
+            yield Image.fromarray(image), caption
+
+    def subset(self, indices) -> World:
+        """A new world with the samples at ``indices`` (an index sequence or a bool mask)."""
+        index = np.asarray(indices)
+        if index.dtype == bool:
+            if index.shape != (len(self),):
+                raise InputError(f"a boolean subset needs {len(self)} values, got {index.shape}")
+            index = np.flatnonzero(index)
+        elif index.size == 0:
+            index = index.astype(np.int64)
+        elif not np.issubdtype(index.dtype, np.integer):
+            raise InputError(f"subset indices must be integers or booleans, not {index.dtype}")
+        if index.size and (index.min() < -len(self) or index.max() >= len(self)):
+            raise InputError(f"subset indices out of range for a world of {len(self)} samples")
+        return World(
+            images=self.images[index],
+            masks=self.masks[index],
+            labels=self.labels[index],
+            backgrounds=self.backgrounds[index],
+            captions=[self.captions[i] for i in index],
+            colours=[self.colours[i] for i in index],
+            sizes=[self.sizes[i] for i in index],
+            classes=self.classes,
+            config=self.config,
+        )
+
+
+def make_world(config: WorldConfig) -> World:
+    """Generate the world that ``config`` describes, the same for the same config."""
+    if not isinstance(config, WorldConfig):
+        raise InputError(f"make_world takes a WorldConfig, not {type(config).__name__}")
+    rng = np.random.default_rng(config.seed)
+    n, size, style = config.n_images, config.size, config.style
+    labels, backgrounds = _plan(n, config.p_spurious, rng)
+    colour_names = list(COLOURS)
+    colours = rng.integers(len(colour_names), size=n)
+    large = rng.random(n) < 0.5
+    gray = _background_crops(backgrounds, size, style, rng)
+    images = _tint(gray, backgrounds, style, rng)
+    alpha = np.empty((n, size, size), np.float32)
+    for i in range(n):
+        alpha[i] = _draw_object(int(labels[i]), bool(large[i]), size, style, rng)
+    shade = 1 + style.jitter * rng.uniform(-1, 1, size=(n, 1))
+    rgb = np.array([COLOURS[c] for c in colour_names], np.float32)[colours]
+    rgb = np.clip(rgb * shade, 0, 255)
+    where = np.nonzero(alpha)  # composite only the object's pixels
+    a = alpha[where][:, None]
+    images[where] = np.rint(images[where] * (1 - a) + rgb[where[0]] * a).astype(np.uint8)
+    masks = alpha >= 0.25
+    names = [colour_names[c] for c in colours]
+    sizes = [SIZES[int(x)] for x in large]
+    captions = [
+        _caption(config.classes[labels[i]], BACKGROUNDS[backgrounds[i]], names[i], sizes[i], rng)
+        for i in range(n)
+    ]
+    return World(images, masks, labels, backgrounds, captions, names, sizes, config.classes, config)
+
+
+def make_splits(
+    n_train: int,
+    n_val: int,
+    n_test: int,
+    p_spurious: float = 0.95,
+    seed: int = 0,
+    *,
+    size: int = 64,
+    classes: Sequence[str] = CLASSES,
+    style: WorldStyle | None = None,
+) -> dict[str, World]:
+    """Train (with ``p_spurious``), val and test (balanced groups) worlds, each its own seed.
+
+    The split seeds are derived from ``seed`` with numpy's ``SeedSequence``, so the splits
+    never share images. Val and test have exactly equal group counts when their sizes are
+    divisible by 4; every split has its classes exactly balanced (one apart when odd).
+    """
+    for n, name in ((n_train, "n_train"), (n_val, "n_val"), (n_test, "n_test")):
+        _check_count(n, name)
+    _check_p(p_spurious)
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)]
+    extra = {"size": size, "classes": tuple(classes), "style": style or WorldStyle()}
+    plans = (("train", n_train, p_spurious), ("val", n_val, 0.5), ("test", n_test, 0.5))
+    return {
+        name: make_world(WorldConfig(n, p, seed=s, **extra))
+        for (name, n, p), s in zip(plans, seeds)
+    }
+
+
+# -- generation ------------------------------------------------------------------------------
+
+
+def _check_count(n, name: str) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise InputError(f"{name} must be a positive integer, not {n!r}")
+    if n <= 0:
+        raise InputError(f"{name} must be a positive number of images, got {n}")
+
+
+def _check_p(p) -> None:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)):
+        raise InputError(f"p_spurious must be a number in [0, 1], not {p!r}")
+    if not 0 <= p <= 1:  # also rejects NaN
+        raise InputError(
+            f"p_spurious must lie in [0, 1] (the share of images whose background agrees "
+            f"with their class), got {p}"
+        )
+
+
+def _plan(n: int, p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Labels with classes balanced, and per class exactly round(p * count) agreeing backgrounds."""
+    labels = np.repeat([0, 1], [n - n // 2, n // 2])
+    backgrounds = np.empty(n, np.int64)
+    for c in (0, 1):
+        count = int((labels == c).sum())
+        agree = math.floor(p * count + 0.5)
+        backgrounds[labels == c] = np.repeat([c, 1 - c], [agree, count - agree])
+    order = rng.permutation(n)
+    return labels[order].astype(np.int64), backgrounds[order]
+
+
+@lru_cache(maxsize=2)
+def _photo(name: str) -> np.ndarray:
+    from skimage import data
+
+    return np.asarray(getattr(data, name)(), np.float32) / 255.0
+
+
+def _background_crops(backgrounds, size, style, rng) -> np.ndarray:
+    """Grey crops (N, size, size) in [0, 1] of the grass or brick photo, random scale and flip."""
+    n = len(backgrounds)
+    out = np.empty((n, size, size), np.float32)
+    scale = rng.uniform(*style.crop_scale, size=n)
+    corner = rng.random((n, 2))
+    flips = rng.random((n, 2)) < 0.5
+    steps = np.arange(size, dtype=np.float32) + 0.5
+    for b, name in enumerate(BACKGROUNDS):
+        idx = np.flatnonzero(backgrounds == b)
+        if idx.size == 0:
+            continue
+        photo = _photo(name)
+        side = photo.shape[0]
+        crop = np.maximum(scale[idx] * side, size / 4)  # crop side in photo pixels
+        x0 = corner[idx, 0] * (side - crop)
+        y0 = corner[idx, 1] * (side - crop)
+        # bilinear sampling of all crops at once
+        ys = y0[:, None] + steps[None, :] * (crop / size)[:, None] - 0.5
+        xs = x0[:, None] + steps[None, :] * (crop / size)[:, None] - 0.5
+        crops = _bilinear(photo, np.clip(ys, 0, side - 1), np.clip(xs, 0, side - 1))
+        crops = np.where(flips[idx, 0, None, None], crops[:, :, ::-1], crops)
+        crops = np.where(flips[idx, 1, None, None], crops[:, ::-1, :], crops)
+        mean = photo.mean()
+        out[idx] = np.clip(mean + (crops - mean) * style.texture_contrast, 0, 1)
+    return out
+
+
+def _bilinear(photo: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Sample photo at the grid ys (N, H) x xs (N, W) -> (N, H, W)."""
+    y0 = np.floor(ys).astype(np.int64)
+    x0 = np.floor(xs).astype(np.int64)
+    y1 = np.minimum(y0 + 1, photo.shape[0] - 1)
+    x1 = np.minimum(x0 + 1, photo.shape[1] - 1)
+    wy = (ys - y0)[:, :, None]
+    wx = (xs - x0)[:, None, :]
+    top = photo[y0[:, :, None], x0[:, None, :]] * (1 - wx) + photo[y0[:, :, None], x1[:, None, :]] * wx
+    bottom = photo[y1[:, :, None], x0[:, None, :]] * (1 - wx) + photo[y1[:, :, None], x1[:, None, :]] * wx
+    return (top * (1 - wy) + bottom * wy).astype(np.float32)
+
+
+def _tint(gray, backgrounds, style, rng) -> np.ndarray:
+    """Map grey levels between each background's dark and light tint, with per-image jitter (uint8)."""
+    n = len(backgrounds)
+    tints = np.asarray(style.tints, np.float32)[backgrounds]  # (N, 2, 3)
+    brightness = 1 + style.jitter * rng.uniform(-1, 1, size=(n, 1, 1))
+    hue = 1 + style.jitter * rng.uniform(-1, 1, size=(n, 1, 3))
+    tints = np.clip(tints * brightness * hue, 0, 255)
+    dark, light = tints[:, None, None, 0], tints[:, None, None, 1]
+    out = gray[..., None] * (light - dark)
+    out += dark + 0.5  # round to nearest below
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+def _draw_object(label: int, large: bool, size: int, style: WorldStyle, rng) -> np.ndarray:
+    """Coverage (size, size) in [0, 1] of one kite (0) or balloon (1), anti-aliased."""
+    unit = size / 64
+    radius = rng.uniform(*(style.large_radius if large else style.small_radius)) * unit
+    angle = math.radians(rng.uniform(-style.max_rotation, style.max_rotation))
+    parts = _kite(radius, rng) if label == 0 else _balloon(radius, rng)
+    reach = max(math.hypot(x, y) for kind, points in parts for x, y in points)
+    margin = reach + 1.5 * unit
+    cx, cy = rng.uniform(margin, size - margin, size=2) if margin < size / 2 else (size / 2,) * 2
+    cos, sin = math.cos(angle), math.sin(angle)
+    s = _SUPERSAMPLE
+    canvas = Image.new("L", (size * s, size * s), 0)
+    draw = ImageDraw.Draw(canvas)
+    width = max(1, round(style.line_width * unit * s))
+    for kind, points in parts:
+        xy = [((cx + x * cos - y * sin) * s, (cy + x * sin + y * cos) * s) for x, y in points]
+        if kind == "polygon":
+            draw.polygon(xy, fill=255)
+        else:
+            draw.line(xy, fill=255, width=width, joint="curve")
+    small = canvas.resize((size, size), Image.Resampling.BOX)
+    return np.asarray(small, np.float32) / 255.0
+
+
+def _kite(r: float, rng) -> list[tuple[str, list[tuple[float, float]]]]:
+    """A diamond (cross bar above the middle) with a short wavy tail and two bows."""
+    w = r * rng.uniform(0.6, 0.75)
+    bar = -0.3 * r
+    body = [(0, -r), (w, bar), (0, r), (-w, bar)]
+    tail_length = r * rng.uniform(1.0, 1.4)
+    wave = 0.25 * r
+    tail = [(wave * math.sin(t * math.pi * 2), r + t * tail_length) for t in np.linspace(0, 1, 7)]
+    bows = []
+    for t in (0.4, 0.8):
+        x, y = wave * math.sin(t * math.pi * 2), r + t * tail_length
+        b = 0.28 * r
+        bows.append(("polygon", [(x - b, y - b * 0.6), (x + b, y + b * 0.6), (x + b, y - b * 0.6), (x - b, y + b * 0.6)]))
+    return [("polygon", body), ("line", tail), *bows]
+
+
+def _balloon(r: float, rng) -> list[tuple[str, list[tuple[float, float]]]]:
+    """An oval with a knot and a gently curving string."""
+    rx = r * rng.uniform(0.75, 0.9)
+    cy = -0.15 * r
+    ry = 0.85 * r
+    oval = [(rx * math.cos(t), cy + ry * math.sin(t)) for t in np.linspace(0, 2 * math.pi, 32, endpoint=False)]
+    bottom = cy + ry
+    knot = [(-0.18 * r, bottom + 0.22 * r), (0.18 * r, bottom + 0.22 * r), (0, bottom - 0.05 * r)]
+    length = r * rng.uniform(1.3, 1.7)
+    bend = 0.2 * r * rng.choice([-1, 1])
+    string = [(bend * math.sin(t * math.pi), bottom + 0.2 * r + t * length) for t in np.linspace(0, 1, 7)]
+    return [("polygon", oval), ("polygon", knot), ("line", string)]
+
+
+def _caption(obj: str, background: str, colour: str, size: str, rng) -> str:
+    template = _TEMPLATES[rng.integers(len(_TEMPLATES))]
+    words = [colour]
+    if rng.random() < 0.5:
+        options = SIZE_WORDS[size]
+        words.insert(0, options[rng.integers(len(options))])
+    phrases = BACKGROUND_PHRASES[background]
+    phrase = phrases[rng.integers(len(phrases))]
+    adjectives = " ".join(words)
+    article = "an" if adjectives[0] in "aeiou" else "a"
+    return template.format(a=article, adjectives=adjectives, object=obj, background=phrase)
