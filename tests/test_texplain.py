@@ -97,3 +97,13 @@ def test_save_in_half_precision_loads_back_as_float32(tiny_lm, tmp_path):
     for name, tensor in loaded.translator.state_dict().items():
         assert tensor.dtype == torch.float32
         torch.testing.assert_close(tensor, original[name].half().float())
+
+
+def test_preprocessing_is_saved_with_the_model(tiny_lm, tmp_path, photos):
+    torch.manual_seed(2)
+    small = FrozenClassifier.from_timm("test_resnet", num_classes=2, data_config={"input_size": (3, 64, 64), "crop_pct": 1.0})
+    assert small.preprocess(photos["coffee"]).shape == (1, 3, 64, 64)
+    TExplain(small, tiny_lm, prefix_length=4).save_pretrained(tmp_path)
+    loaded = TExplain.from_pretrained(tmp_path, language_model=tiny_lm).classifier
+    assert loaded.input_size == (3, 64, 64)
+    torch.testing.assert_close(loaded.preprocess(photos["coffee"]), small.preprocess(photos["coffee"]))

@@ -413,7 +413,8 @@ def _kite(r: float, rng) -> list[tuple[str, list[tuple[float, float]]]]:
     for t in (0.4, 0.8):
         x, y = wave * math.sin(t * math.pi * 2), r + t * tail_length
         b = 0.28 * r
-        bows.append(("polygon", [(x - b, y - b * 0.6), (x + b, y + b * 0.6), (x + b, y - b * 0.6), (x - b, y + b * 0.6)]))
+        h = 0.6 * b  # a bow tie across the tail
+        bows.append(("polygon", [(x - b, y - h), (x + b, y + h), (x + b, y - h), (x - b, y + h)]))
     return [("polygon", body), ("line", tail), *bows]
 
 
@@ -422,12 +423,15 @@ def _balloon(r: float, rng) -> list[tuple[str, list[tuple[float, float]]]]:
     rx = r * rng.uniform(0.75, 0.9)
     cy = -0.15 * r
     ry = 0.85 * r
-    oval = [(rx * math.cos(t), cy + ry * math.sin(t)) for t in np.linspace(0, 2 * math.pi, 32, endpoint=False)]
+    turns = np.linspace(0, 2 * math.pi, 32, endpoint=False)
+    oval = [(rx * math.cos(t), cy + ry * math.sin(t)) for t in turns]
     bottom = cy + ry
     knot = [(-0.18 * r, bottom + 0.22 * r), (0.18 * r, bottom + 0.22 * r), (0, bottom - 0.05 * r)]
     length = r * rng.uniform(1.3, 1.7)
     bend = 0.2 * r * rng.choice([-1, 1])
-    string = [(bend * math.sin(t * math.pi), bottom + 0.2 * r + t * length) for t in np.linspace(0, 1, 7)]
+    string = [
+        (bend * math.sin(t * math.pi), bottom + 0.2 * r + t * length) for t in np.linspace(0, 1, 7)
+    ]
     return [("polygon", oval), ("polygon", knot), ("line", string)]
 
 

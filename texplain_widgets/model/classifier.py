@@ -36,7 +36,10 @@ class FrozenClassifier(nn.Module):
     Build it with :meth:`from_timm` for any timm architecture (Z = the pooled pre-logits
     features), or wrap any ``nn.Module`` and name the layer whose output is Z; a 4-D layer
     output (N, C, H, W) is averaged over H and W. Weights are frozen and the model stays in
-    eval mode. ``transform`` turns a PIL image into the model's input tensor.
+    eval mode. Preprocessing follows timm's data config (input size, mean, std, crop), which
+    ``data_config`` overrides key by key (e.g. ``{"input_size": (3, 64, 64), "crop_pct": 1.0}``
+    for a model trained from scratch on 64-pixel images); it is saved with a TExplain. A custom
+    ``transform`` (PIL image -> tensor) replaces it, and must then be passed again at loading.
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class FrozenClassifier(nn.Module):
         transform: Transform | None = None,
         class_names: Sequence[str] | None = None,
         timm_name: str | None = None,
+        data_config: dict | None = None,
     ):
         super().__init__()
         self.model = model
@@ -62,7 +66,15 @@ class FrozenClassifier(nn.Module):
                     f"some of its layers: {', '.join(list(layers)[1:8])}"
                 )
             self._feature_module = layers[feature_layer]
-        self.transform = transform or _default_transform(model)
+        self.data_config = {**_data_config(model), **(data_config or {})}
+        if len(self.data_config["input_size"]) != 3:
+            raise InputError(f"input_size must be (channels, height, width), got {self.data_config['input_size']}")
+        self.custom_transform = transform is not None
+        if transform is None:
+            from timm.data import create_transform
+
+            transform = create_transform(**self.data_config, is_training=False)
+        self.transform = transform
         self.class_names = list(class_names) if class_names is not None else None
         model.requires_grad_(False)
         self.eval()
@@ -77,9 +89,10 @@ class FrozenClassifier(nn.Module):
         num_classes: int | None = None,
         class_names: Sequence[str] | None = None,
         state_dict: dict[str, torch.Tensor] | None = None,
+        data_config: dict | None = None,
         **kwargs,
     ) -> FrozenClassifier:
-        """Create a timm model by name (``pretrained=False`` works offline)."""
+        """Create a timm model by name (``pretrained=False`` works offline); ``kwargs`` go to timm."""
         import timm
 
         if num_classes is None and class_names is not None:
@@ -92,7 +105,7 @@ class FrozenClassifier(nn.Module):
             raise InputError(f"timm cannot create {name!r}: {err}") from err
         if state_dict is not None:
             _load_state(model, state_dict, name)
-        return cls(model, class_names=class_names, timm_name=name)
+        return cls(model, class_names=class_names, timm_name=name, data_config=data_config)
 
     def train(self, mode: bool = True) -> FrozenClassifier:
         """Stay in eval mode: a frozen classifier's batch-norm statistics never change."""
@@ -117,7 +130,7 @@ class FrozenClassifier(nn.Module):
 
     @property
     def input_size(self) -> tuple[int, int, int]:
-        return tuple(_data_config(self.model)["input_size"])
+        return tuple(self.data_config["input_size"])
 
     def fingerprint(self) -> str:
         """Hash of the weights and buffers, to tie a translator to this exact classifier."""
@@ -182,12 +195,6 @@ def _data_config(model: nn.Module) -> dict:
     if _is_timm(model):
         return resolve_data_config(model=model)
     return resolve_data_config(args={"input_size": (3, 224, 224)})  # ImageNet defaults
-
-
-def _default_transform(model: nn.Module) -> Transform:
-    from timm.data import create_transform
-
-    return create_transform(**_data_config(model), is_training=False)
 
 
 def _load_state(model: nn.Module, state_dict: dict[str, torch.Tensor], name: str) -> None:

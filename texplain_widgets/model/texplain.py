@@ -138,6 +138,7 @@ class TExplain(nn.Module):
                 "timm_name": classifier.timm_name,
                 "num_classes": classifier.num_classes,
                 "class_names": classifier.class_names,
+                "data_config": None if classifier.custom_transform else classifier.data_config,
                 "feature_dim": classifier.feature_dim,
                 "fingerprint": classifier.fingerprint(),
                 "weights": CLASSIFIER_WEIGHTS if has_weights else None,
@@ -168,14 +169,16 @@ class TExplain(nn.Module):
         config = read_config(directory)
         saved_classifier, saved_lm = config["classifier"], config["language_model"]
         if classifier is None:
-            if not saved_classifier.get("weights"):
+            if not saved_classifier.get("weights") or not saved_classifier.get("data_config"):
                 raise InputError(
-                    f"{directory} holds no classifier weights: pass classifier=FrozenClassifier(...)"
+                    f"{directory} holds no classifier weights or uses a custom transform: "
+                    "pass classifier=FrozenClassifier(...)"
                 )
             classifier = FrozenClassifier.from_timm(
                 saved_classifier["timm_name"],
                 num_classes=saved_classifier["num_classes"],
                 class_names=saved_classifier["class_names"],
+                data_config=saved_classifier["data_config"],
                 state_dict=load_file(directory / saved_classifier["weights"]),
             )
         if classifier.fingerprint() != saved_classifier["fingerprint"]:
