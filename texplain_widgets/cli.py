@@ -129,6 +129,31 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def saliency(args: argparse.Namespace) -> int:
+    """Draw a saliency map of the classifier over the image (of a word, with --word) as a PNG."""
+    from .attribution.maps import saliency_map
+    from .attribution.overlay import overlay, to_png_bytes
+    from .attribution.words import word_saliency
+    from .data.images import load_image
+
+    load_image(args.image)  # fail on a bad file before the slow model load
+    model = resolve_model(args.model).to(_device(args.device))
+    if args.word is None:
+        result = saliency_map(model.classifier, args.image, args.method, target=args.target)
+        names = model.classifier.class_names
+        what = f"class {result.target}" + (f" ({names[result.target]})" if names else "")
+    else:
+        explanation = model.explain(args.image, args.sentences, seed=args.seed)
+        result = word_saliency(model, args.image, explanation, args.word, method=args.method)
+        what = f"the word {result.word!r}"
+    try:
+        Path(args.out).write_bytes(to_png_bytes(overlay(args.image, result.heatmap)))
+    except OSError as err:
+        raise InputError(f"{args.out}: cannot write the map ({err.strerror})") from err
+    print(f"{args.out}: {result.method} map of {what}")
+    return 0
+
+
 def _print_explanation(title: str, explanation, top: int) -> None:
     """Prediction, then the top words in aligned columns: word, count, share of sentences."""
     label = explanation.class_name or f"class {explanation.predicted_class}"
@@ -359,6 +384,41 @@ def _parser() -> argparse.ArgumentParser:
         help="translator and batch order seed (default 0)",
     )
     tr.add_argument("--device", **device)
+
+    sa = commands.add_parser(
+        "saliency", help="draw a saliency map over an image", description=saliency.__doc__
+    )
+    sa.set_defaults(command=saliency)
+    sa.add_argument("image", metavar="IMAGE", help="image file")
+    sa.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR",
+        help=f"a saved TExplain folder, or {DEMO!r} for the demo models",
+    )
+    sa.add_argument(
+        "--method",
+        default="gradcam",
+        help="gradcam (default), guided_gradcam, integrated_gradients, saliency, smoothgrad "
+        "or occlusion",
+    )
+    sa.add_argument("--out", required=True, metavar="FILE.png", help="where the overlay is written")
+    about = sa.add_mutually_exclusive_group()
+    about.add_argument(
+        "--target", type=int, metavar="N", help="class explained (default: the predicted one)"
+    )
+    about.add_argument(
+        "--word", metavar="WORD", help="explain this word of the image's sampled sentences instead"
+    )
+    sa.add_argument(
+        "--sentences",
+        type=_positive_int,
+        default=128,
+        metavar="N",
+        help="sentences sampled to find --word's contexts (default 128)",
+    )
+    sa.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
+    sa.add_argument("--device", **device)
 
     de = commands.add_parser("demo", help="run the offline demo", description=demo.__doc__)
     de.set_defaults(command=demo)

@@ -46,6 +46,7 @@ __all__ = [
 
 CLASSES = ("kite", "balloon")
 BACKGROUNDS = ("grass", "brick")
+SPLITS = ("train", "val", "test")
 
 #: Object colours by name (the caption's colour word), as RGB.
 COLOURS: dict[str, tuple[int, int, int]] = {
@@ -275,13 +276,17 @@ def make_splits(
     for n, name in ((n_train, "n_train"), (n_val, "n_val"), (n_test, "n_test")):
         _check_count(n, name)
     _check_p(p_spurious)
-    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)]
     extra = {"size": size, "classes": tuple(classes), "style": style or WorldStyle()}
     plans = (("train", n_train, p_spurious), ("val", n_val, 0.5), ("test", n_test, 0.5))
     return {
-        name: make_world(WorldConfig(n, p, seed=s, **extra))
-        for (name, n, p), s in zip(plans, seeds)
+        name: make_world(WorldConfig(n, p, seed=split_seed(seed, name), **extra)) for name, n, p in plans
     }
+
+
+def split_seed(seed: int, split: str) -> int:
+    """The seed of one split of :func:`make_splits`, to regenerate that split alone."""
+    index = SPLITS.index(split)
+    return int(np.random.SeedSequence(seed).spawn(len(SPLITS))[index].generate_state(1)[0])
 
 
 # -- generation ------------------------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""Build the demo's shipped models: two classifiers, their features, two translators, the package.
+
+    .venv/bin/python scripts/build_demo.py all [--device cuda]
+
+Stages (each reads what the one before wrote to --build, default build/demo):
+  classifiers  train the biased (p = 0.95) and balanced (p = 0.5) classifiers on the world
+               (scripts/train_demo_classifiers.py; CPU, a few minutes)
+  features     Z of the translators' caption split (CAPTIONS: balanced groups, its own seed,
+               so the translator learns no shortcut) and of the val split, for both classifiers
+  translators  train one translator per classifier into the frozen SmolLM2-135M from the
+               cached features (TRANSLATOR settings; ~1 min on a GPU, ~2 h on 2 CPU cores)
+  package      save both TExplains, fp16, into texplain_widgets/demo/weights/ and print figures
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from texplain_widgets.data.world import WorldConfig, make_world, split_seed
+from texplain_widgets.demo import WEIGHTS
+from texplain_widgets.demo.classifiers import DEMO_WORLD, load_classifier
+from texplain_widgets.model.language import FrozenLanguageModel
+from texplain_widgets.model.texplain import TExplain
+from texplain_widgets.model.train import CachedFeatures, TrainConfig, compute_features, fit
+from texplain_widgets.model.translator import Translator, TranslatorConfig
+
+MODELS = ("biased", "balanced")
+CAPTIONS = {"n_images": 4000, "p_spurious": 0.5, "seed": 1000}
+TRANSLATOR = {"prefix_length": 10, "hidden_dim": 512}
+TRAINING = TrainConfig(steps=3000, batch_size=64, learning_rate=5e-4, eval_every=500, checkpoint_every=10**9)
+
+
+def classifiers(build: Path, args) -> None:
+    from train_demo_classifiers import main as train_both
+
+    train_both(["--out", str(build)])
+
+
+def features(build: Path, args) -> None:
+    world = DEMO_WORLD
+    caption_world = make_world(WorldConfig(CAPTIONS["n_images"], CAPTIONS["p_spurious"], world["size"], CAPTIONS["seed"]))
+    val_world = make_world(WorldConfig(world["n_val"], 0.5, world["size"], split_seed(world["seed"], "val")))
+    tensors, captions = {}, {"train": caption_world.captions, "val": val_world.captions}
+    for name in MODELS:
+        classifier = load_classifier(build / f"{name}.safetensors")
+        for split, split_world in (("train", caption_world), ("val", val_world)):
+            tensors[f"{name}.{split}"] = compute_features(classifier, split_world.to_pairs()).features.half()
+    save_file(tensors, build / "features.safetensors")
+    (build / "captions.json").write_text(json.dumps(captions))
+    print(f"features of {len(caption_world)} caption and {len(val_world)} val images -> {build / 'features.safetensors'}")
+
+
+def translators(build: Path, args) -> None:
+    device = torch.device(args.device)
+    lm = FrozenLanguageModel.from_pretrained("smollm2").to(device)
+    cached = load_file(build / "features.safetensors")
+    captions = json.loads((build / "captions.json").read_text())
+    report = {}
+    for name in MODELS:
+        train = CachedFeatures(cached[f"{name}.train"].float(), captions["train"])
+        val = CachedFeatures(cached[f"{name}.val"].float(), captions["val"])
+        torch.manual_seed(TRAINING.seed)
+        translator = Translator(TranslatorConfig(train.features.shape[1], lm.embed_dim, **TRANSLATOR))
+        model = _TranslatorOnly(translator.to(device), lm)
+        start = time.perf_counter()
+        config = TrainConfig(**{**vars(TRAINING), "steps": args.steps})
+        history = fit(model, train, val, config=config, progress=args.progress)
+        seconds = time.perf_counter() - start
+        save_file({k: v.cpu().contiguous() for k, v in translator.state_dict().items()}, build / f"translator-{name}.safetensors")
+        report[name] = {"seconds": round(seconds, 1), "history": [r for r in history if "val_loss" in r]}
+        print(f"{name}: {args.steps} steps in {seconds:.0f} s, val loss " + ", ".join(f"{r['val_loss']:.3f}" for r in report[name]["history"]))
+    (build / "translators.json").write_text(json.dumps({"settings": {**TRANSLATOR, **vars(TRAINING)}, "results": report}, indent=2))
+
+
+class _TranslatorOnly:
+    """What fit needs of a TExplain when the features are already computed: translator and LM."""
+
+    def __init__(self, translator, language_model):
+        self.translator, self.language_model = translator, language_model
+        self.device = language_model.device
+
+
+def package(build: Path, args) -> None:
+    lm = FrozenLanguageModel.from_pretrained("smollm2")
+    metrics = json.loads((build / "metrics.json").read_text())["results"]
+    trained = json.loads((build / "translators.json").read_text())["results"]
+    for name in MODELS:
+        classifier = load_classifier(build / f"{name}.safetensors")
+        config = TranslatorConfig(classifier.feature_dim, lm.embed_dim, **TRANSLATOR)
+        translator = Translator(config)
+        translator.load_state_dict(load_file(build / f"translator-{name}.safetensors"))
+        TExplain(classifier, lm, translator).save_pretrained(WEIGHTS / name, dtype=torch.float16)
+        test = metrics[name]["test"]
+        print(
+            f"{name:<9} test accuracy {test['accuracy']:.1%}, worst group {test['worst_group_accuracy']:.1%} "
+            f"({test['worst_group']}); translator val loss {trained[name]['history'][-1]['val_loss']:.3f}"
+        )
+    size = sum(f.stat().st_size for f in WEIGHTS.rglob("*") if f.is_file())
+    print(f"saved to {WEIGHTS} ({size / 1e6:.1f} MB)")
+
+
+STAGES = {"classifiers": classifiers, "features": features, "translators": translators, "package": package}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=[*STAGES, "all"])
+    parser.add_argument("--build", default="build/demo")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--no-progress", dest="progress", action="store_false")
+    parser.add_argument("--steps", type=int, default=TRAINING.steps, help="translator steps (for a smoke test)")
+    args = parser.parse_args()
+    build = Path(args.build)
+    build.mkdir(parents=True, exist_ok=True)
+    for stage in STAGES if args.stage == "all" else [args.stage]:
+        print(f"== {stage}")
+        STAGES[stage](build, args)
+
+
+if __name__ == "__main__":
+    main()
