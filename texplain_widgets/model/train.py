@@ -36,6 +36,7 @@ class TrainConfig:
     eval_every: int = 100
     checkpoint_every: int = 100
     seed: int = 0
+    bf16: bool | None = None  # bfloat16 autocast for the LM; None = on a GPU only
 
 
 @dataclass
@@ -94,7 +95,7 @@ def fit(
     With ``checkpoint_dir`` the features are cached there, the model is saved every
     ``checkpoint_every`` steps with the optimizer state, and a later call resumes from it.
     ``cancel()`` returning true saves a checkpoint and raises Cancelled. Deterministic under
-    ``config.seed`` on the CPU; on a GPU the LM runs in bfloat16 autocast.
+    ``config.seed`` on the CPU; on a GPU (or with ``config.bf16``) the LM runs in bfloat16 autocast.
     """
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -117,7 +118,8 @@ def fit(
     if directory is not None and resume and (directory / STATE_JSON).is_file():
         step, history = _load_state(directory, model, optimizer, scheduler, config)
 
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    bf16 = config.bf16 if config.bf16 is not None else device.type == "cuda"
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="translator")
     try:
         while step < config.steps:
