@@ -47,6 +47,22 @@ def tiny_lm(tiny_lm_dir):
 
 
 @pytest.fixture(scope="session")
+def smollm2_cache(tmp_path_factory):
+    """TEXPLAIN_CACHE for the tests that load the real SmolLM2: dequantised once per session."""
+    cache = tmp_path_factory.mktemp("texplain-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEXPLAIN_CACHE", str(cache))
+        yield cache
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_cache):
+    from texplain_widgets.model.language import FrozenLanguageModel
+
+    return FrozenLanguageModel.from_pretrained("smollm2")
+
+
+@pytest.fixture(scope="session")
 def tiny_classifier():
     from texplain_widgets.model.classifier import FrozenClassifier
 

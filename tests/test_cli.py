@@ -82,10 +82,10 @@ def test_a_folder_that_is_no_model_is_a_clean_error(capsys, photo_files, tmp_pat
     assert code == 2 and "not a saved TExplain" in err and "Traceback" not in err
 
 
-def test_the_demo_model_says_it_is_not_shipped_yet(capsys, photo_files):
-    code, _, err = explain(capsys, photo_files[0], "--model", "demo")
+def test_an_unknown_demo_model_is_named(capsys, photo_files):
+    code, _, err = explain(capsys, photo_files[0], "--model", "demo:nope")
     assert code == 2
-    assert "the demo models are not shipped yet (issue 3); pass --model DIR" in err
+    assert "no demo model 'nope'" in err and "biased, balanced" in err
 
 
 def test_bad_arguments_keep_argparse_behaviour(capsys, photo_files):

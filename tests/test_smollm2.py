@@ -10,24 +10,12 @@ from texplain_widgets.model.texplain import TExplain
 pytestmark = pytest.mark.smollm2
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("texplain-cache")
-
-
-@pytest.fixture(scope="module")
-def smollm2(cache):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TEXPLAIN_CACHE", str(cache))
-        return FrozenLanguageModel.from_pretrained("smollm2")
-
-
-def test_loads_offline_and_caches_the_dequantised_weights(smollm2, cache, monkeypatch):
+def test_loads_offline_and_caches_the_dequantised_weights(smollm2, smollm2_cache):
+    cache = smollm2_cache
     assert smollm2_gguf().name.endswith(".gguf")
     assert smollm2.embed_dim == 576 and smollm2.model.config.num_hidden_layers == 30
     cached = list(cache.glob("*/model.safetensors"))
     assert len(cached) == 1
-    monkeypatch.setenv("TEXPLAIN_CACHE", str(cache))
     again = FrozenLanguageModel.from_pretrained("smollm2")
     assert again.fingerprint() == smollm2.fingerprint()
     assert not hasattr(again.model.config, "quantization_config")  # read from the cache, not the GGUF

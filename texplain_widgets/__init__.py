@@ -22,6 +22,13 @@ _LAZY = {
     "load_image": "data.images",
     "list_images": "data.images",
     "word_table": "words",
+    "rank_words": "analysis",
+    "naming_shares": "analysis",
+    "saliency_map": "attribution.maps",
+    "word_saliency": "attribution.words",
+    "overlay": "attribution.overlay",
+    "deletion": "attribution.faithfulness",
+    "insertion": "attribution.faithfulness",
 }
 
 __all__ = [

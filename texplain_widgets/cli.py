@@ -14,11 +14,6 @@ from pathlib import Path
 from .errors import InputError, TExplainError
 
 DEMO = "demo"
-DEMO_NOTE = (
-    "Note: the translator is untrained and the classifier (timm resnet18) has random weights, "
-    "so the words below show that the pipeline works offline, not what a classifier learned; "
-    "the trained demo comes with issue 3."
-)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,9 +27,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def resolve_model(name: str):
-    """The TExplain that ``--model`` names: a saved directory, or ``demo``."""
-    if name == DEMO:
-        raise InputError("the demo models are not shipped yet (issue 3); pass --model DIR")
+    """The TExplain that ``--model`` names: a saved directory, ``demo`` (the biased demo
+    classifier) or ``demo:NAME`` (``demo:balanced``)."""
+    if name == DEMO or name.startswith(DEMO + ":"):
+        from .demo import load
+
+        which = name.partition(":")[2] or "biased"
+        return load([which])[which]
     from .model.texplain import TExplain
 
     return TExplain.from_pretrained(name)
@@ -102,29 +101,28 @@ def train(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Placeholder demo: real SmolLM2 and photos, random classifier, untrained translator."""
-    import torch
-    from skimage import data
+    """The main job: both demo classifiers explain test images of each group of the world."""
+    import numpy as np
 
-    from .model.classifier import FrozenClassifier
-    from .model.language import SMOLLM2, FrozenLanguageModel
-    from .model.texplain import TExplain
+    from .demo import MODELS, load
 
-    print(DEMO_NOTE, end="\n\n")
-    language_model = FrozenLanguageModel.from_pretrained(SMOLLM2)
-    torch.manual_seed(0)
-    classifier = FrozenClassifier.from_timm("resnet18", num_classes=2)
-    model = TExplain(classifier, language_model)
-    photos = {
-        "chelsea (scikit-image photo of a cat)": data.chelsea(),
-        "rocket (scikit-image photo of a rocket launch)": data.rocket(),
-    }
-    explanations = model.explain(list(photos.values()), 32, seed=0)
-    for title, explanation in zip(photos, explanations):
-        _print_explanation(title, explanation, 10)
-        print("  sample sentences:")
-        for sentence in explanation.sentences[:3]:
-            print(f"    {sentence!r}")
+    shown = args.per_group
+    demo = load()
+    world = demo.test
+    picked = [i for group in range(4) for i in np.flatnonzero(world.groups == group)[:shown]]
+    print(
+        "The demo world: kites and balloons on grass or brick. In the biased classifier's training "
+        "set 95% of kites were on grass and 95% of balloons on brick; the balanced one saw every "
+        f"combination equally. {args.sentences} sentences per image, top {args.top} words.\n"
+    )
+    for name in MODELS:
+        explanations = demo[name].explain([world.images[i] for i in picked], args.sentences, seed=args.seed)
+        print(f"== {name} classifier")
+        for i, explanation in zip(picked, explanations):
+            group = world.group_names[world.groups[i]]
+            verdict = "right" if explanation.predicted_class == world.labels[i] else "WRONG"
+            words = ", ".join(f"{w} {s:.0%}" for w, s in explanation.words[["word", "share"]].head(args.top).values)
+            print(f"  {group:<14} -> {explanation.class_name:<8} {explanation.probability:4.0%} {verdict:<5}  {words}")
         print()
     return 0
 
@@ -421,6 +419,10 @@ def _parser() -> argparse.ArgumentParser:
     sa.add_argument("--device", **device)
 
     de = commands.add_parser("demo", help="run the offline demo", description=demo.__doc__)
+    de.add_argument("--per-group", type=_positive_int, default=2, metavar="N", help="test images per group (default 2)")
+    de.add_argument("--sentences", type=_positive_int, default=64, metavar="N", help="sentences per image (default 64)")
+    de.add_argument("--top", type=_positive_int, default=6, metavar="N", help="words shown per image (default 6)")
+    de.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
     de.set_defaults(command=demo)
     return parser
 

