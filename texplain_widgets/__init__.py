@@ -29,6 +29,7 @@ _LAZY = {
     "overlay": "attribution.overlay",
     "deletion": "attribution.faithfulness",
     "insertion": "attribution.faithfulness",
+    "Explorer": "widgets.explorer",
 }
 
 __all__ = [

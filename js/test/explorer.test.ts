@@ -1,0 +1,180 @@
+import type { AnyModel } from "@anywidget/types";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+import { type ExplorerModel, render } from "../src/explorer";
+import { FakeModel } from "./fake-model";
+
+const PNG = new DataView(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).buffer);
+const XSS = "<img src=x onerror=alert(1)>";
+
+function state(changes: Partial<ExplorerModel> = {}): ExplorerModel {
+  return {
+    image_png: PNG,
+    image_name: "bird.png",
+    prediction: "waterbird",
+    probability: 0.875,
+    n_sentences: 64,
+    top_p: 0.9,
+    temperature: 1,
+    status: "done",
+    progress: 1,
+    n_generated: 64,
+    error: "",
+    words: [
+      { word: "water", count: 40, share: 0.5 },
+      { word: "bird", count: 20, share: 0.25 },
+      { word: "sky", count: 8, share: 0.125 },
+    ],
+    sentences: ["A bird flies over the water.", "Two birds on a lake.", "The sky is blue."],
+    word_forms: [],
+    selected_word: "",
+    methods: ["gradcam", "integrated_gradients", "occlusion"],
+    saliency_method: "gradcam",
+    saliency_png: PNG,
+    word_map_png: new DataView(new ArrayBuffer(0)),
+    word_map_word: "",
+    ...changes,
+  };
+}
+
+function mount(changes: Partial<ExplorerModel> = {}) {
+  const model = new FakeModel(state(changes));
+  const el = document.createElement("div");
+  document.body.append(el);
+  const cleanup = render({ model: model as unknown as AnyModel<ExplorerModel>, el });
+  return { model, el, cleanup };
+}
+
+const marks = (el: HTMLElement) => [...el.querySelectorAll(".tx-sentences mark")].map((m) => m.textContent);
+
+beforeEach(() => {
+  let n = 0;
+  vi.stubGlobal("URL", Object.assign(URL, {
+    createObjectURL: vi.fn(() => `blob:fake/${++n}`),
+    revokeObjectURL: vi.fn(),
+  }));
+});
+
+afterEach(() => {
+  document.body.replaceChildren();
+  vi.unstubAllGlobals();
+});
+
+describe("Explorer view", () => {
+  it("renders the image, the prediction and one bar per word, longest for the most frequent", () => {
+    const { el } = mount();
+    expect(el.querySelector<HTMLImageElement>(".tx-image")?.src).toMatch(/^blob:/);
+    expect(el.querySelector(".tx-prediction")?.textContent).toBe("waterbird (87.5%)");
+    const bars = [...el.querySelectorAll<HTMLButtonElement>(".tx-word")];
+    expect(bars.map((b) => b.querySelector(".tx-label")?.textContent)).toEqual(["water", "bird", "sky"]);
+    const widths = bars.map((b) => b.querySelector<HTMLElement>(".tx-bar")?.style.width);
+    expect(widths).toEqual(["100%", "50%", "25%"]);
+    expect(bars[0].querySelector(".tx-value")?.textContent).toBe("50%");
+  });
+
+  it("grows the bars when the kernel sends more words", () => {
+    const { el, model } = mount({ words: [], status: "running" });
+    expect(el.querySelectorAll(".tx-word")).toHaveLength(0);
+    model.update({ words: [{ word: "grass", count: 3, share: 0.1 }] });
+    expect(el.querySelectorAll(".tx-word")).toHaveLength(1);
+  });
+
+  it("selects a word on click, saves it, and unselects it on a second click", () => {
+    const { el, model } = mount();
+    const bird = [...el.querySelectorAll<HTMLButtonElement>(".tx-word")][1];
+    bird.click();
+    expect(model.get("selected_word")).toBe("bird");
+    expect(model.saved).toEqual([{ selected_word: "bird" }]);
+    const selected = el.querySelector(".tx-word.tx-selected");
+    expect(selected?.querySelector(".tx-label")?.textContent).toBe("bird");
+    expect(selected?.getAttribute("aria-pressed")).toBe("true");
+    el.querySelector<HTMLButtonElement>(".tx-word.tx-selected")?.click();
+    expect(model.get("selected_word")).toBe("");
+    expect(model.saved.at(-1)).toEqual({ selected_word: "" });
+  });
+
+  it("highlights the selected word and its forms in the sentences, case-insensitively", () => {
+    const { el, model } = mount({ selected_word: "bird" });
+    expect(marks(el)).toEqual(["bird"]);
+    model.update({ word_forms: ["birds"] });
+    expect(marks(el)).toEqual(["bird", "birds"]);
+    expect(el.querySelector(".tx-sentences li")?.textContent).toBe("A bird flies over the water.");
+    model.update({ selected_word: "water", word_forms: ["water"] });
+    expect(marks(el)).toEqual(["water"]);
+    model.update({ selected_word: "", word_forms: [] });
+    expect(marks(el)).toEqual([]);
+  });
+
+  it("does not mark a word inside another word", () => {
+    const { el } = mount({ selected_word: "sky", sentences: ["Skyline and sky, SKY."] });
+    expect(marks(el)).toEqual(["sky", "SKY"]);
+  });
+
+  it("shows markup in sentences, words and names as text and creates no element from it", () => {
+    const { el, model } = mount({
+      image_name: `${XSS}.png`,
+      prediction: XSS,
+      sentences: [`a bird ${XSS} near water`],
+      words: [{ word: XSS, count: 1, share: 1 }],
+      error: XSS,
+    });
+    model.update({ selected_word: "bird" });
+    expect(el.querySelectorAll("img:not(.tx-image):not(.tx-map)")).toHaveLength(0);
+    expect(el.querySelectorAll("img[onerror], [onerror]")).toHaveLength(0);
+    expect(el.querySelector(".tx-sentences li")?.textContent).toBe(`a bird ${XSS} near water`);
+    expect(el.querySelector(".tx-name")?.textContent).toBe(`${XSS}.png`);
+    expect(el.querySelector(".tx-label")?.textContent).toBe(XSS);
+    expect(el.querySelector(".tx-error")?.textContent).toBe(XSS);
+    expect(marks(el)).toEqual(["bird"]);
+  });
+
+  it("sends generate and cancel, and disables the button that does not apply", () => {
+    const { el, model } = mount({ status: "idle" });
+    const generate = el.querySelector<HTMLButtonElement>(".tx-generate");
+    const cancel = el.querySelector<HTMLButtonElement>(".tx-cancel");
+    expect(cancel?.disabled).toBe(true);
+    generate?.click();
+    expect(model.sent).toEqual([{ action: "generate" }]);
+    model.update({ status: "running", progress: 0.5, n_generated: 32 });
+    expect(generate?.disabled).toBe(true);
+    expect(el.querySelector<HTMLProgressElement>(".tx-progress")?.value).toBe(0.5);
+    expect(el.querySelector(".tx-status")?.textContent).toBe("generating… 32 sentences");
+    cancel?.click();
+    expect(model.sent.at(-1)).toEqual({ action: "cancel" });
+  });
+
+  it("writes settings back and follows them from the kernel", () => {
+    const { el, model } = mount();
+    const topP = el.querySelector<HTMLInputElement>(".tx-top_p");
+    expect(topP?.value).toBe("0.9");
+    if (topP) topP.value = "0.75";
+    topP?.dispatchEvent(new Event("change"));
+    expect(model.get("top_p")).toBe(0.75);
+    expect(model.saved).toEqual([{ top_p: 0.75 }]);
+    model.update({ n_sentences: 256 });
+    expect(el.querySelector<HTMLInputElement>(".tx-n_sentences")?.value).toBe("256");
+  });
+
+  it("picks a saliency method and shows the word map once it is the selected word's", () => {
+    const { el, model } = mount({ selected_word: "water" });
+    const select = el.querySelector<HTMLSelectElement>(".tx-method");
+    expect([...(select?.options ?? [])].map((o) => o.value)).toEqual(["gradcam", "integrated_gradients", "occlusion"]);
+    if (select) select.value = "occlusion";
+    select?.dispatchEvent(new Event("change"));
+    expect(model.saved).toEqual([{ saliency_method: "occlusion" }]);
+    const map = el.querySelector<HTMLImageElement>(".tx-word-map");
+    expect(map?.hidden).toBe(true);
+    expect(el.querySelector(".tx-note")?.textContent).toMatch(/Computing the map of “water”/);
+    model.update({ word_map_word: "water", word_map_png: PNG });
+    expect(map?.hidden).toBe(false);
+    expect(map?.src).toMatch(/^blob:/);
+  });
+
+  it("removes its listeners and object URLs on cleanup", () => {
+    const { model, cleanup } = mount();
+    expect(model.listenerCount()).toBeGreaterThan(0);
+    cleanup();
+    expect(model.listenerCount()).toBe(0);
+    expect(URL.revokeObjectURL).toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,486 @@
+"""Explorer: one image, its prediction, generated words and sentences, and saliency maps.
+
+>>> explorer = Explorer(texplain, "bird.png")
+>>> explorer                       # shows the widget; press Generate, click a word
+>>> explorer.generate().result()   # or script it: the same as pressing Generate, then waiting
+>>> explorer.selected_word = "water"
+>>> explorer.wait(); explorer.word_map_png[:4]
+b'\\x89PNG'
+
+Model work (prediction, generation, saliency maps) runs on one worker thread per widget, one job
+at a time, so the kernel stays free to take Cancel and other clicks and the models are never
+used by two threads at once. Generation streams: ``words``, ``sentences`` and ``progress`` change
+after every batch of ``batch_size`` sentences. A failure is shown in ``error`` (and logged), and
+the widget goes on working. A map asked for during generation is computed when it ends.
+
+Traits (all readable and settable from Python; those the view changes are marked *):
+
+- ``image_png`` (PNG bytes, sent as a binary buffer), ``image_name``: the image shown;
+- ``prediction`` (class name), ``predicted_class``, ``probability``: the classifier's prediction;
+- ``n_sentences``*, ``top_p``*, ``temperature``*, ``max_new_tokens``, ``seed``, ``batch_size``:
+  generation settings (see :class:`~texplain_widgets.model.generate.SamplingSettings`);
+  ``batch_size`` is also how often the words update;
+- ``status``: ``idle``, ``running``, ``done``, ``cancelled`` or ``error``; ``progress`` in
+  [0, 1]; ``n_generated``: sentences so far; ``error``: the last error message, "" when none;
+- ``words``: the top ``n_words`` words, each ``{"word", "count", "share"}``;
+- ``sentences``: up to ``max_sentences`` sentences, those with the selected word first;
+  ``word_forms``: the selected word's spellings in them (what the view highlights);
+- ``selected_word``*: the word (a lemma, as in ``words``) the maps and sentences are about;
+- ``saliency_method``*: one of ``methods`` (Captum methods of
+  :func:`~texplain_widgets.attribution.saliency_map`); ``saliency_png``: its map over the image;
+- ``word_method``: the method of the word-grounded map; ``word_map_png``: the selected word's
+  map over the image (see :func:`~texplain_widgets.attribution.word_saliency`), and
+  ``word_map_word``: the word it shows ("" while none is ready);
+- ``method_options`` (Python only): options per method for both maps, e.g.
+  ``{"gradcam": {"layer": "layer3"}}`` (a finer grid than the last stage on small images).
+
+Maps are cached per image, explanation, word and method, so returning to a word is immediate.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import anywidget
+import torch
+import traitlets as t
+
+from ..attribution.maps import METHODS, saliency_map
+from ..attribution.words import word_saliency
+from ..data.images import load_image
+from ..errors import Cancelled, InputError, TExplainError
+from ..model.explanation import Explanation
+from ..words import _NORMALISE, _TOKEN, sentence_words, word_table
+from .frontend import css, esm
+from .media import display_png, overlay_png
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("idle", "running", "done", "cancelled", "error")
+
+
+class Explorer(anywidget.AnyWidget):
+    """Explore what a TExplain says about one image (see the module docstring for the traits)."""
+
+    _esm = esm("explorer")
+    _css = css("explorer")
+
+    image_png = t.Bytes(b"").tag(sync=True)
+    image_name = t.Unicode("").tag(sync=True)
+    prediction = t.Unicode("").tag(sync=True)
+    predicted_class = t.Int(-1).tag(sync=True)
+    probability = t.Float(0.0).tag(sync=True)
+
+    n_sentences = t.Int(64).tag(sync=True)
+    top_p = t.Float(0.9).tag(sync=True)
+    temperature = t.Float(1.0).tag(sync=True)
+    max_new_tokens = t.Int(20).tag(sync=True)
+    seed = t.Int(0).tag(sync=True)
+    batch_size = t.Int(32).tag(sync=True)
+
+    status = t.Enum(STATUSES, default_value="idle").tag(sync=True)
+    progress = t.Float(0.0).tag(sync=True)
+    n_generated = t.Int(0).tag(sync=True)
+    error = t.Unicode("").tag(sync=True)
+
+    n_words = t.Int(25).tag(sync=True)
+    words = t.List(t.Dict()).tag(sync=True)
+    max_sentences = t.Int(12).tag(sync=True)
+    sentences = t.List(t.Unicode()).tag(sync=True)
+    word_forms = t.List(t.Unicode()).tag(sync=True)
+    selected_word = t.Unicode("").tag(sync=True)
+
+    methods = t.List(t.Unicode(), default_value=list(METHODS)).tag(sync=True)
+    saliency_method = t.Unicode("gradcam").tag(sync=True)
+    saliency_png = t.Bytes(b"").tag(sync=True)
+    word_method = t.Unicode("gradcam").tag(sync=True)
+    word_map_png = t.Bytes(b"").tag(sync=True)
+    word_map_word = t.Unicode("").tag(sync=True)
+    method_options = t.Dict()  # Python only: {method: {option: value}}, e.g. {"gradcam": {"layer": "layer3"}}
+
+    def __init__(self, texplain, image, *, name: str | None = None, explanation: Explanation | None = None, **traits):
+        """``texplain``: a :class:`~texplain_widgets.TExplain`; ``image``: a path, PIL image or
+        array; ``name``: what to call it (the file name by default); ``explanation``: one already
+        computed for this image, shown instead of an empty chart; ``traits``: initial values."""
+        picture = load_image(image)  # a bad image raises here, before a comm is opened
+        self._ready = False  # observers wait for the state below
+        self.texplain = texplain
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texplain-explorer")
+        self._lock = threading.Lock()  # guards the counters below
+        self._epoch = 0  # bumped by every new image: results for an older one are dropped
+        self._generation = 0  # bumped by every generate(): only the latest one writes
+        self._map_request = 0  # bumped by every word-map request: only the latest one writes
+        self._saliency_request = 0
+        self._stop = threading.Event()
+        self._partial: list[str] = []
+        self._explanation: Explanation | None = None
+        self._explanation_id = 0
+        self._saliency_cache: dict[tuple, bytes] = {}
+        self._word_cache: dict[tuple, bytes] = {}
+        super().__init__(**traits)
+        self.on_msg(self._on_message)
+        self._load(image, name, picture)
+        self._ready = True
+        self._submit(self._predict, self._epoch).result()
+        if explanation is not None:
+            self.explanation = explanation
+        self._request_saliency()
+
+    # -- Python API -----------------------------------------------------------------------
+
+    @property
+    def explanation(self) -> Explanation | None:
+        """The current Explanation (after Generate; partial after Cancel), or None."""
+        return self._explanation
+
+    @explanation.setter
+    def explanation(self, explanation: Explanation | None) -> None:
+        self._stop.set()
+        with self._lock:
+            self._generation += 1
+        self._show(explanation, "done" if explanation is not None else "idle")
+
+    def set_image(self, image, *, name: str | None = None) -> Future | None:
+        """Show another image: stops a generation, clears words and maps, predicts anew.
+
+        Returns the prediction's Future, or None (and sets ``error``) when the image is bad.
+        """
+        try:
+            self._load(image, name)
+        except (TExplainError, OSError) as error:
+            self._fail(error)
+            return None
+        self._show(None, "idle")
+        future = self._submit(self._predict, self._epoch)
+        self._request_saliency()
+        return future
+
+    def generate(self) -> Future:
+        """Sample sentences in the background, as the Generate button does.
+
+        A generation already running is cancelled. The Future's result is the Explanation, or
+        None when it was cancelled or failed (then ``status`` and ``error`` say so).
+        """
+        self._stop.set()
+        stop = self._stop = threading.Event()
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        options = {
+            "n_sentences": self.n_sentences,
+            "top_p": self.top_p,
+            "temperature": self.temperature,
+            "max_new_tokens": self.max_new_tokens,
+            "seed": self.seed,
+            "batch_size": self.batch_size or None,
+        }
+        self._partial = []
+        with self.hold_sync():
+            self.error = ""
+            self.status = "running"
+            self.progress = 0.0
+            self.n_generated = 0
+            self.words = []
+            self.sentences = []
+            self.word_forms = []
+            self.word_map_png = b""
+            self.word_map_word = ""
+        return self._submit(self._generate, self._epoch, generation, stop, options)
+
+    def cancel(self) -> None:
+        """Stop the running generation after its current batch (the Cancel button)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the work asked for so far (generation, maps) is done."""
+        self._submit(lambda: None).result(timeout)
+
+    def close(self) -> None:
+        """Stop the work in progress and close the widget (its view disappears)."""
+        if hasattr(self, "_worker"):
+            self._stop.set()
+            self._worker.shutdown(wait=False, cancel_futures=True)
+        super().close()
+
+    # -- the work, on the worker thread ---------------------------------------------------
+
+    def _submit(self, function, *args) -> Future:
+        return self._worker.submit(self._guarded, function, *args)
+
+    def _guarded(self, function, *args):
+        try:
+            return function(*args)
+        except Exception as error:  # noqa: BLE001 - shown in the widget, which keeps working
+            self._fail(error)
+            return None
+
+    def _predict(self, epoch: int) -> None:
+        with torch.inference_mode():
+            logits = self.texplain.classifier.predict([self._picture]).logits
+        probabilities = logits.float().softmax(-1)[0].cpu()
+        predicted = int(probabilities.argmax())
+        names = self.texplain.classifier.class_names
+        if epoch != self._epoch:
+            return
+        with self.hold_sync():
+            self.predicted_class = predicted
+            self.probability = float(probabilities[predicted])
+            self.prediction = names[predicted] if names else f"class {predicted}"
+
+    def _generate(self, epoch: int, generation: int, stop: threading.Event, options: dict):
+        current = lambda: generation == self._generation and epoch == self._epoch
+
+        def on_batch(done: int, total: int, sentences: list[list[str]]) -> None:
+            if not current():
+                return
+            self._partial = texts = list(sentences[0])
+            with self.hold_sync():
+                self.n_generated = done
+                self.progress = done / total
+                self.words = self._word_records(texts)
+                self.sentences, self.word_forms = self._sentence_view(texts, self.selected_word)
+
+        if current():
+            self.status = "running"  # again: a replaced generation's end may have said "done"
+        try:
+            explanation = self.texplain.explain(
+                self._source, on_batch=on_batch, cancel=lambda: stop.is_set() or not current(), **options
+            )
+        except Cancelled:
+            if current():
+                self._show(self._partial_explanation(options), "cancelled")
+            return None
+        except Exception:
+            if not current():
+                return None  # superseded: its failure is no longer news
+            self.status = "error"
+            raise
+        if not current():
+            return None
+        self._show(explanation, "done")
+        return explanation
+
+    def _word_map(self, request: int, key: tuple, explanation: Explanation, word: str, method: str):
+        if request != self._map_request:
+            return  # a newer request came first
+        try:
+            heatmap = word_saliency(
+                self.texplain, self._picture, explanation, word, method=method, **self._options(method)
+            ).heatmap
+            png = overlay_png(self._picture, heatmap)
+        except Exception:
+            if request == self._map_request:
+                with self.hold_sync():
+                    self.word_map_png = b""
+                    self.word_map_word = word
+            raise
+        self._word_cache[key] = png
+        if request == self._map_request:
+            with self.hold_sync():
+                self.word_map_png = png
+                self.word_map_word = word
+
+    def _saliency(self, request: int, key: tuple, method: str):
+        if request != self._saliency_request:
+            return
+        try:
+            found = saliency_map(self.texplain.classifier, self._picture, method, **self._options(method))
+            png = overlay_png(self._picture, found.heatmap)
+        except Exception:
+            if request == self._saliency_request:
+                self.saliency_png = b""
+            raise
+        self._saliency_cache[key] = png
+        if request == self._saliency_request:
+            self.saliency_png = png
+
+    # -- glue -----------------------------------------------------------------------------
+
+    def _load(self, image, name: str | None, picture=None) -> None:
+        picture = load_image(image) if picture is None else picture
+        if name is None:
+            name = Path(image).name if isinstance(image, (str, os.PathLike)) else ""
+        self._stop.set()
+        with self._lock:
+            self._epoch += 1
+            self._generation += 1
+        self._source = image if isinstance(image, (str, os.PathLike)) else picture
+        self._picture = picture
+        self._saliency_cache.clear()
+        self._word_cache.clear()
+        with self.hold_sync():
+            self.image_png = display_png(picture)
+            self.image_name = name
+            self.prediction = ""
+            self.predicted_class = -1
+            self.probability = 0.0
+
+    def _show(self, explanation: Explanation | None, status: str) -> None:
+        """Show an explanation's words and sentences (None: clear them) and refresh the maps."""
+        self._explanation = explanation
+        self._explanation_id += 1
+        texts = explanation.sentences if explanation is not None else []
+        self._partial = list(texts)
+        table = explanation.words if explanation is not None else None
+        word = self.selected_word
+        if word and (table is None or _lemma(word) not in set(table["word"])):
+            word = ""
+        with self.hold_sync():
+            self.status = status
+            self.progress = 1.0 if explanation is not None else 0.0
+            self.n_generated = len(texts)
+            self.words = self._word_records(texts, table)
+            self.sentences, self.word_forms = self._sentence_view(texts, word)
+            if word != self.selected_word:
+                self.selected_word = word  # its observer asks for the map
+            else:
+                self._request_word_map()
+
+    def _partial_explanation(self, options: dict) -> Explanation | None:
+        if not self._partial:
+            return None
+        names = self.texplain.classifier.class_names
+        predicted = self.predicted_class
+        return Explanation(
+            sentences=list(self._partial),
+            predicted_class=predicted,
+            probability=self.probability,
+            class_name=names[predicted] if names and predicted >= 0 else None,
+            image=str(self._source) if isinstance(self._source, (str, os.PathLike)) else None,
+            settings={**options, "cancelled_after": len(self._partial)},
+        )
+
+    def _word_records(self, texts: list[str], table=None) -> list[dict]:
+        if table is None:
+            table = word_table(texts) if texts else None
+        if table is None:
+            return []
+        return [
+            {"word": str(row.word), "count": int(row.count), "share": float(row.share)}
+            for row in table.head(self.n_words).itertuples(index=False)
+        ]
+
+    def _sentence_view(self, texts: list[str], word: str) -> tuple[list[str], list[str]]:
+        """Sentences to show (those with ``word`` first) and the spellings of ``word`` in them."""
+        limit = max(0, self.max_sentences)
+        if not word:
+            return list(texts[:limit]), []
+        lemma = _lemma(word)
+        with_word, forms = [], set()
+        for sentence in texts:
+            found = {
+                match.group().casefold()
+                for match in _TOKEN.finditer(sentence.translate(_NORMALISE))
+                if sentence_words(match.group()) == [lemma]
+            }
+            if found:
+                with_word.append(sentence)
+                forms |= found
+                if len(with_word) == limit:
+                    break
+        shown = with_word or list(texts[:limit])
+        return shown, sorted(forms)
+
+    def _request_word_map(self) -> None:
+        self.error = ""  # a new request: the last failure is history
+        with self._lock:
+            self._map_request += 1
+            request = self._map_request
+        word, method, explanation = self.selected_word, self.word_method, self._explanation
+        if not word or explanation is None:
+            with self.hold_sync():
+                self.word_map_png = b""
+                self.word_map_word = ""
+            return
+        key = (self._epoch, self._explanation_id, _lemma(word), method, repr(self._options(method)))
+        cached = self._word_cache.get(key)
+        if cached is not None:
+            with self.hold_sync():
+                self.word_map_png = cached
+                self.word_map_word = word
+            return
+        with self.hold_sync():
+            self.word_map_png = b""
+            self.word_map_word = ""
+        if self.status != "running":  # else the generation's end asks again
+            self._submit(self._word_map, request, key, explanation, word, method)
+
+    def _request_saliency(self) -> None:
+        self.error = ""
+        with self._lock:
+            self._saliency_request += 1
+            request = self._saliency_request
+        method = self.saliency_method
+        key = (self._epoch, method, repr(self._options(method)))
+        cached = self._saliency_cache.get(key)
+        if cached is not None:
+            self.saliency_png = cached
+            return
+        self.saliency_png = b""
+        self._submit(self._saliency, request, key, method)
+
+    def _options(self, method: str) -> dict:
+        return dict(sorted(self.method_options.get(method, {}).items()))
+
+    def _fail(self, error: BaseException) -> None:
+        if isinstance(error, TExplainError):
+            message = str(error)
+        else:
+            log.error("Explorer: %s", error, exc_info=error)
+            message = f"{type(error).__name__}: {error}"
+        self.error = message
+
+    @t.observe("selected_word")
+    def _on_selected_word(self, change) -> None:
+        if not self._ready:
+            return
+        self.sentences, self.word_forms = self._sentence_view(self._partial, change["new"])
+        self._request_word_map()
+
+    @t.observe("word_method")
+    def _on_word_method(self, _change) -> None:
+        if not self._ready:
+            return
+        self._request_word_map()
+
+    @t.observe("saliency_method")
+    def _on_saliency_method(self, _change) -> None:
+        if not self._ready:
+            return
+        self._request_saliency()
+
+    @t.observe("method_options")
+    def _on_method_options(self, _change) -> None:
+        if not self._ready:
+            return
+        self._request_saliency()
+        self._request_word_map()
+
+    @t.observe("n_words", "max_sentences")
+    def _on_sizes(self, _change) -> None:
+        if not self._ready:
+            return
+        table = self._explanation.words if self._explanation is not None and self.status != "running" else None
+        self.words = self._word_records(self._partial, table)
+        self.sentences, self.word_forms = self._sentence_view(self._partial, self.selected_word)
+
+    def _on_message(self, _widget, content, _buffers) -> None:
+        action = content.get("action") if isinstance(content, dict) else None
+        try:
+            if action == "generate":
+                self.generate()
+            elif action == "cancel":
+                self.cancel()
+            else:
+                raise InputError(f"unknown action {action!r} from the frontend")
+        except Exception as error:  # noqa: BLE001 - a click must not raise in the kernel
+            self._fail(error)
+
+
+def _lemma(word: str) -> str:
+    lemmas = sentence_words(word)
+    return lemmas[0] if len(lemmas) == 1 else word.casefold()
