@@ -16,6 +16,7 @@ _LAZY = {
     "deletion": "faithfulness",
     "insertion": "faithfulness",
     "random_map": "faithfulness",
+    "word_deletion": "faithfulness",
 }
 
 __all__ = list(_LAZY)
