@@ -90,6 +90,8 @@ def fit(
 ) -> list[dict]:
     """Train ``model.translator``; returns the history (step, loss, and val_loss when measured).
 
+    ``model``: a TExplain, or anything with ``translator``, ``language_model`` and ``device``
+    when the features come as CachedFeatures and no ``checkpoint_dir`` is given.
     ``train_pairs`` and ``val_pairs``: (image, caption) pairs (any iterable or Dataset, e.g.
     CaptionPairs) or CachedFeatures.
     With ``checkpoint_dir`` the features are cached there, the model is saved every
