@@ -15,6 +15,14 @@ WORDS = (
 ).split()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def matplotlib_config(tmp_path_factory):
+    """Captum imports matplotlib (once per process): keep its caches out of the home directory."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MPLCONFIGDIR", str(tmp_path_factory.mktemp("matplotlib")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_lm_dir(tmp_path_factory):
     """A word-level tokenizer and a 2-layer GPT-2 with random weights, saved as a directory."""

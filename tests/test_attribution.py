@@ -31,14 +31,6 @@ FAST = {  # small settings, so that every method runs in a moment
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def matplotlib_config(tmp_path_factory):
-    """Captum imports matplotlib: keep its caches out of the home directory."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MPLCONFIGDIR", str(tmp_path_factory.mktemp("matplotlib")))
-        yield
-
-
 @pytest.fixture(scope="module")
 def photo(photos):
     return photos["chelsea"]  # 300 x 451, not square: maps must come back at this size

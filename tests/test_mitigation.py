@@ -17,14 +17,6 @@ from texplain_widgets.errors import InputError
 from texplain_widgets.model.classifier import FrozenClassifier
 
 
-@pytest.fixture(scope="module", autouse=True)
-def matplotlib_config(tmp_path_factory):
-    """Captum imports matplotlib: keep its caches out of the home directory."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MPLCONFIGDIR", str(tmp_path_factory.mktemp("matplotlib")))
-        yield
-
-
 @pytest.fixture(scope="module")
 def world():
     return make_world(WorldConfig(32, p_spurious=0.9, seed=0))

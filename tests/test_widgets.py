@@ -16,14 +16,6 @@ PNG = b"\x89PNG\r\n\x1a\n"
 TIMEOUT = 120  # seconds; the machine's speed varies a lot
 
 
-@pytest.fixture(scope="module", autouse=True)
-def matplotlib_config(tmp_path_factory):
-    """Captum imports matplotlib: keep its caches out of the home directory."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MPLCONFIGDIR", str(tmp_path_factory.mktemp("matplotlib")))
-        yield
-
-
 @pytest.fixture(scope="module")
 def texplain(tiny_classifier, tiny_lm):
     torch.manual_seed(0)

@@ -13,14 +13,6 @@ from texplain_widgets.words import sentence_words
 KEYS = {"word", "q", "pixels", "before", "after", "random", "random_trials", "drop", "random_drop"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def matplotlib_config(tmp_path_factory):
-    """Captum imports matplotlib: keep its caches out of the home directory."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MPLCONFIGDIR", str(tmp_path_factory.mktemp("matplotlib")))
-        yield
-
-
 @pytest.fixture(scope="module")
 def photo(photos):
     return photos["chelsea"]
