@@ -151,7 +151,6 @@ def train_classifier(
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.2
     )
-    loss_fn = nn.CrossEntropyLoss()
     shuffle = torch.Generator().manual_seed(seed)
     bar = None
     if progress:
@@ -162,17 +161,7 @@ def train_classifier(
     model.train()
     for _epoch in range(epochs):
         order = torch.randperm(n, generator=shuffle)
-        for i in range(0, n, batch_size):
-            batch = order[i : i + batch_size]
-            x = (images[batch].to(device).float() / 255 - mean) / std
-            loss = loss_fn(model(x), labels[batch].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            if bar is not None:
-                bar.update()
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+        train_epoch(model, images, labels, order, batch_size, optimizer, schedule, (mean, std), bar)
     if bar is not None:
         bar.close()
     model.eval()
@@ -182,6 +171,24 @@ def train_classifier(
     )
     classifier.training_seconds = time.perf_counter() - start
     return classifier
+
+
+def train_epoch(model, pixels, labels, order, batch_size, optimizer, schedule, normalise, bar=None) -> None:
+    """One epoch of cross-entropy over uint8 ``pixels`` (N, 3, H, W) in ``order``, in batches."""
+    mean, std = normalise
+    device = mean.device
+    loss_fn = nn.CrossEntropyLoss()
+    for i in range(0, len(order), batch_size):
+        batch = order[i : i + batch_size]
+        x = (pixels[batch].to(device).float() / 255 - mean) / std
+        loss = loss_fn(model(x), labels[batch].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if bar is not None:
+            bar.update()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
 
 
 @torch.no_grad()

@@ -38,13 +38,12 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..attribution.maps import ClassLogits, attribute
 from ..data.world import BACKGROUNDS, World, WorldStyle, _background_crops, _tint
 from ..errors import InputError
 from ..model.classifier import FrozenClassifier
-from .classifiers import wrap_classifier
+from .classifiers import train_epoch, wrap_classifier
 
 __all__ = ["FILLS", "MITIGATION", "fine_tune", "gradcam_maps", "mask_spurious", "top_region"]
 
@@ -177,7 +176,6 @@ def fine_tune(
     steps = epochs * math.ceil(n / batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    loss_fn = nn.CrossEntropyLoss()
     shuffle = torch.Generator().manual_seed(seed)
     bar = None
     if progress:
@@ -191,17 +189,7 @@ def fine_tune(
             images = mask_spurious(images, world.masks, maps, q, fill=fill, seed=seed + epoch, style=style)[0]
         pixels = torch.from_numpy(images).permute(0, 3, 1, 2)
         order = torch.randperm(n, generator=shuffle)
-        for i in range(0, n, batch_size):
-            batch = order[i : i + batch_size]
-            x = (pixels[batch].to(device).float() / 255 - mean) / std
-            loss = loss_fn(model(x), labels[batch].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            if bar is not None:
-                bar.update()
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+        train_epoch(model, pixels, labels, order, batch_size, optimizer, schedule, (mean, std), bar)
     if bar is not None:
         bar.close()
     tuned = wrap_classifier(
