@@ -38,10 +38,10 @@ function asBlobPart(bytes: DataView | ArrayBuffer | Uint8Array): BlobPart {
 }
 
 /**
- * Shows PNG bytes in an <img> through an object URL (no base64), and revokes the previous URL.
+ * Shows image bytes (PNG unless `type` says otherwise) in an <img> through an object URL (no base64), and revokes the previous URL.
  * Returns a function that revokes the current one (call it when the view goes away).
  */
-export function pngSetter(img: HTMLImageElement): { set(bytes: Bytes): void; dispose(): void } {
+export function pngSetter(img: HTMLImageElement, type = "image/png"): { set(bytes: Bytes): void; dispose(): void } {
   let url: string | null = null;
   const revoke = () => {
     if (url !== null && typeof URL.revokeObjectURL === "function") URL.revokeObjectURL(url);
@@ -55,7 +55,7 @@ export function pngSetter(img: HTMLImageElement): { set(bytes: Bytes): void; dis
         img.hidden = true;
         return;
       }
-      url = URL.createObjectURL(new Blob([asBlobPart(bytes)], { type: "image/png" }));
+      url = URL.createObjectURL(new Blob([asBlobPart(bytes)], { type }));
       img.src = url;
       img.hidden = false;
     },

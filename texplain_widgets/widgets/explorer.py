@@ -7,9 +7,9 @@
 >>> explorer.wait(); explorer.word_map_png[:4]
 b'\\x89PNG'
 
-Model work (prediction, generation, saliency maps) runs on one worker thread per widget, one job
-at a time, so the kernel stays free to take Cancel and other clicks and the models are never
-used by two threads at once. Generation streams: ``words``, ``sentences`` and ``progress`` change
+Model work (prediction, generation, saliency maps) runs on the classifier's worker thread (see
+:mod:`.worker`), one job at a time, so the kernel stays free to take Cancel and other clicks and
+the models are never used by two threads at once. Generation streams: ``words``, ``sentences`` and ``progress`` change
 after every batch of ``batch_size`` sentences. A failure is shown in ``error`` (and logged), and
 the widget goes on working. A map asked for during generation is computed when it ends.
 
@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import anywidget
@@ -57,6 +57,7 @@ from ..model.explanation import Explanation
 from ..words import _NORMALISE, _TOKEN, sentence_words, word_table
 from .frontend import css, esm
 from .media import display_png, overlay_png
+from .worker import worker_for
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,8 @@ class Explorer(anywidget.AnyWidget):
         picture = load_image(image)  # a bad image raises here, before a comm is opened
         self._ready = False  # observers wait for the state below
         self.texplain = texplain
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texplain-explorer")
+        self._worker = worker_for(texplain.classifier)
+        self._closed = False
         self._lock = threading.Lock()  # guards the counters below
         self._epoch = 0  # bumped by every new image: results for an older one are dropped
         self._generation = 0  # bumped by every generate(): only the latest one writes
@@ -202,8 +204,8 @@ class Explorer(anywidget.AnyWidget):
     def close(self) -> None:
         """Stop the work in progress and close the widget (its view disappears)."""
         if hasattr(self, "_worker"):
+            self._closed = True  # its queued jobs do nothing
             self._stop.set()
-            self._worker.shutdown(wait=False, cancel_futures=True)
         super().close()
 
     # -- the work, on the worker thread ---------------------------------------------------
@@ -212,6 +214,8 @@ class Explorer(anywidget.AnyWidget):
         return self._worker.submit(self._guarded, function, *args)
 
     def _guarded(self, function, *args):
+        if self._closed:
+            return None
         try:
             return function(*args)
         except Exception as error:  # noqa: BLE001 - shown in the widget, which keeps working
