@@ -29,7 +29,11 @@ _LAZY = {
     "overlay": "attribution.overlay",
     "deletion": "attribution.faithfulness",
     "insertion": "attribution.faithfulness",
+    "ImageCollection": "data.collection",
     "Explorer": "widgets.explorer",
+    "ImageBrowser": "widgets.browser",
+    "WordChart": "widgets.word_chart",
+    "Dashboard": "widgets.dashboard",
 }
 
 __all__ = [
@@ -40,6 +44,20 @@ __all__ = [
     "MissingDependencyError",
     "TExplainError",
 ]
+
+
+def load_ipython_extension(shell) -> None:
+    """``%load_ext texplain_widgets``: registers the ``%texplain`` magic (loading twice is harmless)."""
+    from .magic import load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell) -> None:
+    """``%unload_ext texplain_widgets``: removes ``%texplain``."""
+    from .magic import unload
+
+    unload(shell)
 
 
 def __getattr__(name: str):

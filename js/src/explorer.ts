@@ -31,6 +31,7 @@ export interface ExplorerModel {
   n_generated: number;
   error: string;
   words: Word[];
+  show_words: boolean;
   sentences: string[];
   word_forms: string[];
   selected_word: string;
@@ -108,12 +109,8 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
   // Words and sentences.
   const wordList = h("div", { class: "tx-words", role: "list", "aria-label": "frequent words" });
   const sentenceList = h("ol", { class: "tx-sentences" });
-  const body = h(
-    "div",
-    { class: "tx-body" },
-    h("section", {}, h("h4", {}, "Words"), wordList),
-    h("section", {}, h("h4", {}, "Sentences"), sentenceList),
-  );
+  const wordSection = h("section", { class: "tx-word-section" }, h("h4", {}, "Words"), wordList);
+  const body = h("div", { class: "tx-body" }, wordSection, h("section", {}, h("h4", {}, "Sentences"), sentenceList));
 
   // Maps: the classifier's saliency (with a method picker) and the selected word's map.
   const method = h("select", { class: "tx-method", "aria-label": "saliency method" });
@@ -172,6 +169,9 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
     error.hidden = !model.get("error");
   });
 
+  on(["show_words"], () => {
+    wordSection.hidden = model.get("show_words") === false;
+  });
   on(["words", "selected_word"], () => {
     const selected = model.get("selected_word") ?? "";
     const words = model.get("words") ?? [];

@@ -20,6 +20,7 @@ function state(changes: Partial<ExplorerModel> = {}): ExplorerModel {
     progress: 1,
     n_generated: 64,
     error: "",
+    show_words: true,
     words: [
       { word: "water", count: 40, share: 0.5 },
       { word: "bird", count: 20, share: 0.25 },
@@ -70,6 +71,14 @@ describe("Explorer view", () => {
     const widths = bars.map((b) => b.querySelector<HTMLElement>(".tx-bar")?.style.width);
     expect(widths).toEqual(["100%", "50%", "25%"]);
     expect(bars[0].querySelector(".tx-value")?.textContent).toBe("50%");
+  });
+
+  it("hides its word list where a linked chart shows the words", () => {
+    const { el, model } = mount();
+    const section = el.querySelector<HTMLElement>(".tx-word-section");
+    expect(section?.hidden).toBe(false);
+    model.update({ show_words: false });
+    expect(section?.hidden).toBe(true);
   });
 
   it("grows the bars when the kernel sends more words", () => {

@@ -7,6 +7,9 @@ from importlib import import_module
 
 _LAZY = {
     "Explorer": "explorer",
+    "ImageBrowser": "browser",
+    "WordChart": "word_chart",
+    "Dashboard": "dashboard",
 }
 
 __all__ = list(_LAZY)

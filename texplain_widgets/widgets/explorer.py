@@ -22,7 +22,8 @@ Traits (all readable and settable from Python; those the view changes are marked
   ``batch_size`` is also how often the words update;
 - ``status``: ``idle``, ``running``, ``done``, ``cancelled`` or ``error``; ``progress`` in
   [0, 1]; ``n_generated``: sentences so far; ``error``: the last error message, "" when none;
-- ``words``: the top ``n_words`` words, each ``{"word", "count", "share"}``;
+- ``words``: the top ``n_words`` words, each ``{"word", "count", "share"}``; ``show_words``:
+  whether the view draws them (a :class:`~.dashboard.Dashboard` shows them in a WordChart);
 - ``sentences``: up to ``max_sentences`` sentences, those with the selected word first;
   ``word_forms``: the selected word's spellings in them (what the view highlights);
 - ``selected_word``*: the word (a lemma, as in ``words``) the maps and sentences are about;
@@ -89,6 +90,7 @@ class Explorer(anywidget.AnyWidget):
     error = t.Unicode("").tag(sync=True)
 
     n_words = t.Int(25).tag(sync=True)
+    show_words = t.Bool(True).tag(sync=True)  # False where a linked WordChart shows them
     words = t.List(t.Dict()).tag(sync=True)
     max_sentences = t.Int(12).tag(sync=True)
     sentences = t.List(t.Unicode()).tag(sync=True)

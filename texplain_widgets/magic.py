@@ -1,0 +1,73 @@
+"""``%load_ext texplain_widgets`` registers ``%texplain``, which opens a Dashboard.
+
+    %texplain FOLDER_OR_VARIABLE [--model demo|demo:balanced|DIR] [--sentences N]
+
+``FOLDER_OR_VARIABLE`` is a variable of the notebook (a list of images, a demo World, an
+ImageCollection), a folder, an image file, or ``demo`` for the demo's test images. Models are
+loaded once per session and reused. Bad arguments print one clear line, not a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .errors import TExplainError
+
+_models: dict[str, object] = {}  # --model value -> TExplain, loaded once per kernel
+
+
+@magics_class
+class TExplainMagics(Magics):
+    @magic_arguments()
+    @argument("images", help="a variable (list of images, demo World), a folder, an image file, or 'demo'")
+    @argument("--model", default="demo", help="demo (biased), demo:balanced, or a saved TExplain directory")
+    @argument("--sentences", type=int, default=64, help="sentences per Generate (default 64)")
+    @line_magic
+    def texplain(self, line: str):
+        """Open a TExplain dashboard on images: %texplain FOLDER_OR_VARIABLE --model demo --sentences N"""
+        from .widgets.dashboard import Dashboard
+
+        args = parse_argstring(self.texplain, line)
+        if args.sentences < 1:
+            raise UsageError(f"--sentences must be a positive number, not {args.sentences}")
+        try:
+            images = self._images(args.images)
+            model = _model(args.model)
+            return Dashboard(model, images, n_sentences=args.sentences)
+        except TExplainError as error:
+            raise UsageError(str(error)) from None
+
+    def _images(self, name: str):
+        namespace = self.shell.user_ns
+        if name.isidentifier() and name in namespace:
+            return namespace[name]
+        if Path(name).expanduser().exists():
+            return Path(name).expanduser()
+        if name == "demo":
+            from .demo import test_world
+
+            return test_world()
+        raise UsageError(f"{name!r} is neither a variable of this notebook nor a folder or image file")
+
+
+def _model(name: str):
+    key = name if name.startswith("demo") else str(Path(name).expanduser().resolve())
+    if key not in _models:
+        from .cli import resolve_model
+
+        _models[key] = resolve_model(name)
+    return _models[key]
+
+
+def load(shell) -> None:
+    shell.register_magics(TExplainMagics)
+
+
+def unload(shell) -> None:
+    for kind in ("line", "cell"):
+        shell.magics_manager.magics[kind].pop("texplain", None)
+    shell.magics_manager.registry.pop(TExplainMagics.__name__, None)

@@ -1,0 +1,111 @@
+"""Dashboard: an ImageBrowser, a linked WordChart and an Explorer, composed into one widget.
+
+>>> dash = Dashboard(model, "birds/")      # or a demo World, a list of images
+>>> dash                                   # click an image, press Generate, click a word
+>>> dash.selected_image = 12; dash.generate().result(); dash.selected_word = "water"
+>>> dash.wait(); dash.export_html("figure.html"); dash.snapshot()   # static, for a paper
+
+Selecting an image in the browser shows it in the explorer; the explorer's words feed the chart;
+a word clicked in the chart (or set from Python) is the explorer's selected word, so its sentences
+are highlighted and its word-grounded map is drawn.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import traitlets as t
+
+from .browser import ImageBrowser
+from .explorer import Explorer
+from .export import snapshot_html, snapshot_png
+from .word_chart import WordChart
+
+
+class Dashboard(widgets.VBox):
+    """Browse images, generate words and read maps (see the module docstring)."""
+
+    def __init__(self, texplain, images, *, selected: int = 0, page_size: int = 100, **explorer_traits):
+        """``texplain``: a :class:`~texplain_widgets.TExplain`; ``images``: what
+        :class:`~.browser.ImageBrowser` browses; ``selected``: the image shown first;
+        ``explorer_traits``: initial Explorer settings, e.g. ``n_sentences=128``."""
+        self.browser = ImageBrowser(images, texplain=texplain, page_size=page_size)
+        collection = self.browser.collection
+        first = min(max(selected, 0), len(collection) - 1)
+        self.explorer = Explorer(
+            texplain, collection.sources[first], name=collection.names[first], show_words=False, **explorer_traits
+        )
+        self.chart = WordChart(self.explorer.words, self.explorer.selected_word)
+        self._links = [
+            t.dlink((self.explorer, "words"), (self.chart, "words")),
+            t.link((self.explorer, "selected_word"), (self.chart, "selected_word")),
+        ]
+        self.browser.selected = first
+        self.browser.observe(self._on_selected_image, "selected")
+        panels = widgets.HBox([self.chart, self.explorer], layout=widgets.Layout(align_items="flex-start", gap="12px"))
+        super().__init__([self.browser, panels])
+        self.add_class("tx-dashboard")
+
+    # -- state, readable and settable from Python ------------------------------------------
+
+    selected_image = property(
+        lambda self: self.browser.selected,
+        lambda self, index: setattr(self.browser, "selected", index),
+        doc="The shown image's index in the browser's collection.",
+    )
+    selected_word = property(
+        lambda self: self.explorer.selected_word,
+        lambda self, word: setattr(self.explorer, "selected_word", word),
+        doc="The word whose sentences and map are shown ('' for none).",
+    )
+    saliency_method = property(
+        lambda self: self.explorer.saliency_method,
+        lambda self, method: setattr(self.explorer, "saliency_method", method),
+        doc="The Captum method of the saliency map.",
+    )
+
+    @property
+    def explanation(self):
+        """The current image's Explanation (None before Generate)."""
+        return self.explorer.explanation
+
+    def generate(self):
+        """Generate for the shown image (the Generate button); returns a Future of the Explanation."""
+        return self.explorer.generate()
+
+    def cancel(self) -> None:
+        self.explorer.cancel()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the work asked for so far (generation, maps) is done."""
+        self.explorer.wait(timeout)
+
+    def snapshot(self):
+        """The shown state as a static PNG image (an IPython Image: it shows on GitHub and nbviewer)."""
+        from IPython.display import Image
+
+        return Image(snapshot_png(self.explorer))
+
+    def export_html(self, path) -> None:
+        """Write the shown state as one self-contained HTML file (no scripts, no CDN)."""
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(snapshot_html(self.explorer))
+
+    def export_png(self, path) -> None:
+        """Write the shown state as a PNG image."""
+        with open(path, "wb") as file:
+            file.write(snapshot_png(self.explorer))
+
+    def close(self) -> None:
+        for link in self._links:
+            link.unlink()
+        for child in (self.browser, self.chart, self.explorer):
+            child.close()
+        super().close()
+
+    # -- glue -----------------------------------------------------------------------------
+
+    def _on_selected_image(self, change) -> None:
+        index = change["new"]
+        if index >= 0:
+            collection = self.browser.collection
+            self.explorer.set_image(collection.sources[index], name=collection.names[index])

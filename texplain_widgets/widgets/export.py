@@ -1,0 +1,118 @@
+"""Static exports of what an Explorer shows, for a paper or for nbviewer: HTML and PNG.
+
+Charts are rendered by vl-convert (offline); the HTML has no scripts and escapes every text it
+shows, so a file name or a generated sentence can never become markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+
+import vl_convert as vlc
+
+from .word_chart import word_chart
+
+
+def _chart(explorer):
+    return word_chart(explorer.words, explorer.selected_word).to_dict()
+
+
+def _caption(explorer) -> str:
+    name = explorer.image_name or "image"
+    if not explorer.prediction:
+        return name
+    return f"{name}: predicted {explorer.prediction} ({explorer.probability:.1%})"
+
+
+def _marked(sentence: str, forms: set[str]) -> str:
+    """``sentence`` as escaped HTML with the words in ``forms`` inside <mark>."""
+    if not forms:
+        return html.escape(sentence)
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(forms, key=len, reverse=True))) + r")\b", re.IGNORECASE)
+    parts, last = [], 0
+    for match in pattern.finditer(sentence):
+        parts += [html.escape(sentence[last : match.start()]), "<mark>", html.escape(match.group()), "</mark>"]
+        last = match.end()
+    parts.append(html.escape(sentence[last:]))
+    return "".join(parts)
+
+
+def _img(png: bytes, alt: str) -> str:
+    if not png:
+        return f"<p>{html.escape(alt)}: none</p>"
+    data = base64.b64encode(png).decode("ascii")
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+
+
+def snapshot_html(explorer) -> str:
+    """One self-contained HTML page: image, prediction, word chart (SVG), maps and sentences."""
+    word = explorer.selected_word
+    forms = set(explorer.word_forms) | ({word} if word else set())
+    sentences = "".join(f"<li>{_marked(s, forms)}</li>" for s in explorer.sentences)
+    word_map = f"where “{word}” comes from" if word else "word map"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(_caption(explorer))}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 24px; color: #1f1f1f; }}
+.row {{ display: flex; gap: 16px; flex-wrap: wrap; align-items: flex-start; }}
+figure {{ margin: 0; }} figure img {{ width: 224px; image-rendering: pixelated; }}
+mark {{ background: #ffe082; }}
+</style></head><body>
+<h2>{html.escape(_caption(explorer))}</h2>
+<div class="row">
+{_img(explorer.image_png, "image")}
+{_img(explorer.saliency_png, f"saliency: {explorer.saliency_method}")}
+{_img(explorer.word_map_png if explorer.word_map_word == word else b"", word_map)}
+</div>
+<div class="row">
+<div>{vlc.vegalite_to_svg(_chart(explorer)) if explorer.words else "<p>No words yet: press Generate.</p>"}</div>
+<div><h3>Sentences ({explorer.n_generated} generated)</h3><ol>{sentences}</ol></div>
+</div>
+</body></html>
+"""
+
+
+def snapshot_png(explorer, *, dpi: int = 100) -> bytes:
+    """The same as one PNG image: image and maps on top, word chart and sentences below.
+
+    Texts are drawn with ``parse_math=False``: a ``$`` in a name or sentence stays a ``$``.
+    """
+    text = {"parse_math": False}
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    def picture(png: bytes):
+        return Image.open(io.BytesIO(png)).convert("RGB") if png else None
+
+    word = explorer.selected_word
+    panels = [
+        ("image", picture(explorer.image_png)),
+        (f"saliency: {explorer.saliency_method}", picture(explorer.saliency_png)),
+        (f"where “{word}” comes from" if word else "word map (no word selected)",
+         picture(explorer.word_map_png) if word and explorer.word_map_word == word else None),
+    ]
+    chart = picture(vlc.vegalite_to_png(_chart(explorer), scale=2)) if explorer.words else None
+    figure = Figure(figsize=(11, 8), dpi=dpi, layout="constrained")
+    figure.suptitle(_caption(explorer), **text)
+    top, bottom = figure.subfigures(2, 1, height_ratios=[1, 1.3])
+    for axis, (title, image) in zip(top.subplots(1, 3), panels):
+        axis.set_axis_off()
+        axis.set_title(title, fontsize=10, **text)
+        if image is not None:
+            axis.imshow(image, interpolation="nearest")
+    chart_axis, text_axis = bottom.subplots(1, 2, width_ratios=[1, 1.4])
+    chart_axis.set_axis_off()
+    if chart is not None:
+        chart_axis.imshow(chart)
+    else:
+        chart_axis.text(0.5, 0.5, "No words yet: press Generate.", ha="center")
+    text_axis.set_axis_off()
+    lines = [f"{i + 1}. {s}" for i, s in enumerate(explorer.sentences)]
+    text_axis.text(0, 1, "\n".join(lines) or "No sentences yet.", va="top", fontsize=9, wrap=True, **text)
+    text_axis.set_title(f"sentences ({explorer.n_generated} generated)", fontsize=10, loc="left")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
