@@ -41,7 +41,8 @@ class Dashboard(widgets.VBox):
         ]
         self.browser.selected = first
         self.browser.observe(self._on_selected_image, "selected")
-        panels = widgets.HBox([self.chart, self.explorer], layout=widgets.Layout(align_items="flex-start", gap="12px"))
+        self.chart.layout.margin = "0 16px 0 0"
+        panels = widgets.HBox([self.chart, self.explorer], layout=widgets.Layout(align_items="flex-start"))
         super().__init__([self.browser, panels])
         self.add_class("tx-dashboard")
 
