@@ -170,7 +170,9 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
   });
 
   on(["show_words"], () => {
-    wordSection.hidden = model.get("show_words") === false;
+    const hide = model.get("show_words") === false;
+    wordSection.hidden = hide;
+    root.classList.toggle("tx-no-words", hide);
   });
   on(["words", "selected_word"], () => {
     const selected = model.get("selected_word") ?? "";

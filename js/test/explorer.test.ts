@@ -79,6 +79,7 @@ describe("Explorer view", () => {
     expect(section?.hidden).toBe(false);
     model.update({ show_words: false });
     expect(section?.hidden).toBe(true);
+    expect(el.querySelector(".tx-explorer")?.classList.contains("tx-no-words")).toBe(true);
   });
 
   it("grows the bars when the kernel sends more words", () => {

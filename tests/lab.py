@@ -1,0 +1,136 @@
+"""A real JupyterLab on 127.0.0.1 and Debian's chromium, driven by Playwright, for browser checks.
+
+Used by tests/test_jupyterlab.py and benchmarks/word_click.py. Everything the server and kernel
+write (config, runtime, IPython and matplotlib dirs) goes to a temporary directory; the server is
+stopped on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TOKEN = "texplain-test-token"
+
+
+def chromium() -> str | None:
+    """Debian's chromium, or None when it is not installed."""
+    return CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium")
+
+
+def notebook(path: Path, cells: list[str]) -> Path:
+    """Write a notebook of code ``cells`` (no outputs) with the python3 kernel."""
+    document = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": f"cell{i}", "metadata": {}, "outputs": [], "source": source}
+            for i, source in enumerate(cells)
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path, env: dict[str, str] | None = None, timeout: float = 120):
+    """Run JupyterLab serving ``root``; yields its base URL (the token is :data:`TOKEN`)."""
+    home = root / ".jupyter-home"
+    dirs = {
+        "JUPYTER_CONFIG_DIR": home / "config",
+        "JUPYTER_RUNTIME_DIR": home / "runtime",
+        "IPYTHONDIR": home / "ipython",
+        "MPLCONFIGDIR": home / "matplotlib",
+    }
+    for directory in dirs.values():
+        directory.mkdir(parents=True, exist_ok=True)
+    # No "Would you like to get notified about Jupyter news?" toast over the widgets.
+    labconfig = dirs["JUPYTER_CONFIG_DIR"] / "labconfig"
+    labconfig.mkdir(exist_ok=True)
+    disabled = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
+    (labconfig / "page_config.json").write_text(json.dumps(disabled))
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "jupyter", "lab",
+        "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
+        f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run cells by command
+        "--ServerApp.disable_check_xsrf=True",
+    ]
+    environment = {**os.environ, **{k: str(v) for k, v in dirs.items()}, **(env or {})}
+    log = open(home / "server.log", "w")
+    server = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"JupyterLab did not start: {(home / 'server.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1400, height: int = 2000):
+    """A chromium page (Playwright, Debian's chromium, never a downloaded one)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            yield page
+        finally:
+            browser.close()
+
+
+def open_and_run(page, url: str, name: str, timeout_ms: float = 240_000) -> None:
+    """Open notebook ``name`` in JupyterLab and run all its cells."""
+    page.goto(f"{url}/lab/tree/{name}?token={TOKEN}", timeout=timeout_ms)
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+        timeout=timeout_ms,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")

@@ -1,0 +1,109 @@
+"""The dashboard in a real JupyterLab, in Debian's chromium driven by Playwright (the demo model).
+
+Select an image, press Generate, wait for the chart, click word bars: the word-grounded map and the
+highlighted sentences must change. A file named like markup must show as text and run nothing.
+Saves a screenshot (to $TEXPLAIN_SCREENSHOT when set).
+"""
+
+import os
+import shutil
+import time
+
+import pytest
+from PIL import Image
+
+import lab
+
+XSS = "<img src=x onerror=alert(1)>.png"
+WAIT = 240_000  # ms; a cold demo load and a 2-core machine
+
+
+@pytest.fixture(scope="module")
+def browser_ready():
+    if lab.chromium() is None:
+        if os.environ.get("TEXPLAIN_REQUIRE_BROWSER"):
+            pytest.fail("chromium is missing (scripts/setup.sh installs it with apt-get)")
+        pytest.skip("chromium is missing: apt-get install -y chromium")
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    """Twelve demo-world images in a folder, one with a hostile name."""
+    from texplain_widgets.demo import test_world
+
+    world = test_world().subset(range(12))
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for i, image in enumerate(world.images):
+        name = XSS if i == 3 else f"{i:02d}_{world.group_names[world.groups[i]].replace('/', '_')}.png"
+        Image.fromarray(image).save(folder / name)
+    return folder
+
+
+def map_state(page):
+    return page.evaluate(
+        """() => {
+          const img = document.querySelector('.tx-word-map');
+          return {
+            caption: document.querySelector('.tx-maps figure:nth-child(2) figcaption').textContent,
+            src: img && !img.hidden ? img.getAttribute('src') : null,
+            marks: [...document.querySelectorAll('.tx-sentences mark')].map((m) => m.textContent.toLowerCase()),
+          };
+        }"""
+    )
+
+
+def click_bar_and_wait(page, index: int, before: dict) -> tuple[dict, float]:
+    """Click the index-th word bar; wait for a new map; return the new state and the seconds it took."""
+    bars = page.locator(".tx-dashboard .vega-embed .mark-rect path")
+    start = time.perf_counter()
+    bars.nth(index).click()
+    page.wait_for_function(
+        """(old) => {
+          const img = document.querySelector('.tx-word-map');
+          return img && !img.hidden && img.getAttribute('src') && img.getAttribute('src') !== old;
+        }""",
+        arg=before["src"],
+        timeout=WAIT,
+    )
+    return map_state(page), time.perf_counter() - start
+
+
+def test_dashboard_in_jupyterlab(browser_ready, smollm2, pictures, tmp_path):
+    lab.notebook(tmp_path / "dashboard.ipynb", ["%load_ext texplain_widgets", "%texplain pictures --model demo --sentences 32"])
+    dialogs = []
+    with lab.jupyterlab(tmp_path) as url, lab.browser_page() as page:
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        lab.open_and_run(page, url, "dashboard.ipynb")
+
+        # The browser: thumbnails, a hostile name shown as text.
+        page.wait_for_selector(".tx-browser .tx-cell img[src^='blob:']", timeout=WAIT)
+        assert page.locator(".tx-cell").count() == 12
+        assert XSS in page.locator(".tx-cell-name").all_text_contents()
+
+        # Select an image: the explorer shows it and its prediction.
+        page.locator(".tx-cell", has_text="05_").click()
+        page.wait_for_function("() => document.querySelector('.tx-name').textContent.startsWith('05_')", timeout=WAIT)
+        page.wait_for_function("() => document.querySelector('.tx-prediction').textContent !== ''", timeout=WAIT)
+
+        # Generate; the chart's bars appear.
+        page.locator(".tx-generate").click()
+        page.wait_for_selector(".tx-explorer[data-status='done']", timeout=WAIT)
+        page.wait_for_selector(".tx-dashboard .vega-embed .mark-rect path", timeout=WAIT)
+        before = map_state(page)
+        assert before["src"] is None and before["marks"] == []
+
+        first, _ = click_bar_and_wait(page, 0, before)
+        assert first["caption"].startswith("Where “") and first["marks"]
+        second, uncached = click_bar_and_wait(page, 1, first)
+        assert second["caption"] != first["caption"] and second["marks"]
+        assert second["marks"] != first["marks"] or set(second["marks"]).isdisjoint(first["marks"])
+        back, cached = click_bar_and_wait(page, 0, second)  # the first word's map is cached now
+        assert back["caption"] == first["caption"]
+        assert page.locator(".tx-error").first.is_hidden()
+
+        screenshot = os.environ.get("TEXPLAIN_SCREENSHOT") or str(tmp_path / "dashboard.png")
+        page.locator(".tx-dashboard").screenshot(path=screenshot)
+        print(f"\nword click -> map: {uncached * 1000:.0f} ms computed, {cached * 1000:.0f} ms cached; screenshot {screenshot}")
+    assert dialogs == []  # nothing ran: no alert from the hostile name
+    assert os.path.getsize(screenshot) > 10_000
