@@ -134,3 +134,33 @@ def open_and_run(page, url: str, name: str, timeout_ms: float = 240_000) -> None
         timeout=timeout_ms,
     )
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def map_state(page) -> dict:
+    """The dashboard's word map (caption, image URL or None) and the marked words of its sentences."""
+    return page.evaluate(
+        """() => {
+          const img = document.querySelector('.tx-word-map');
+          return {
+            caption: document.querySelector('.tx-maps figure:nth-child(2) figcaption').textContent,
+            src: img && !img.hidden ? img.getAttribute('src') : null,
+            marks: [...document.querySelectorAll('.tx-sentences mark')].map((m) => m.textContent.toLowerCase()),
+          };
+        }"""
+    )
+
+
+def click_bar_and_wait(page, index: int, before: dict, timeout_ms: float = 240_000) -> tuple[dict, float]:
+    """Click the index-th word bar; wait for a new map; return the new state and the seconds it took."""
+    bars = page.locator(".tx-dashboard .vega-embed .mark-rect path")
+    start = time.perf_counter()
+    bars.nth(index).click()
+    page.wait_for_function(
+        """(old) => {
+          const img = document.querySelector('.tx-word-map');
+          return img && !img.hidden && img.getAttribute('src') && img.getAttribute('src') !== old;
+        }""",
+        arg=before["src"],
+        timeout=timeout_ms,
+    )
+    return map_state(page), time.perf_counter() - start

@@ -6,8 +6,6 @@ Saves a screenshot (to $TEXPLAIN_SCREENSHOT when set).
 """
 
 import os
-import shutil
-import time
 
 import pytest
 from PIL import Image
@@ -40,35 +38,6 @@ def pictures(tmp_path):
     return folder
 
 
-def map_state(page):
-    return page.evaluate(
-        """() => {
-          const img = document.querySelector('.tx-word-map');
-          return {
-            caption: document.querySelector('.tx-maps figure:nth-child(2) figcaption').textContent,
-            src: img && !img.hidden ? img.getAttribute('src') : null,
-            marks: [...document.querySelectorAll('.tx-sentences mark')].map((m) => m.textContent.toLowerCase()),
-          };
-        }"""
-    )
-
-
-def click_bar_and_wait(page, index: int, before: dict) -> tuple[dict, float]:
-    """Click the index-th word bar; wait for a new map; return the new state and the seconds it took."""
-    bars = page.locator(".tx-dashboard .vega-embed .mark-rect path")
-    start = time.perf_counter()
-    bars.nth(index).click()
-    page.wait_for_function(
-        """(old) => {
-          const img = document.querySelector('.tx-word-map');
-          return img && !img.hidden && img.getAttribute('src') && img.getAttribute('src') !== old;
-        }""",
-        arg=before["src"],
-        timeout=WAIT,
-    )
-    return map_state(page), time.perf_counter() - start
-
-
 def test_dashboard_in_jupyterlab(browser_ready, smollm2, pictures, tmp_path):
     lab.notebook(tmp_path / "dashboard.ipynb", ["%load_ext texplain_widgets", "%texplain pictures --model demo --sentences 32"])
     dialogs = []
@@ -90,15 +59,15 @@ def test_dashboard_in_jupyterlab(browser_ready, smollm2, pictures, tmp_path):
         page.locator(".tx-generate").click()
         page.wait_for_selector(".tx-explorer[data-status='done']", timeout=WAIT)
         page.wait_for_selector(".tx-dashboard .vega-embed .mark-rect path", timeout=WAIT)
-        before = map_state(page)
+        before = lab.map_state(page)
         assert before["src"] is None and before["marks"] == []
 
-        first, _ = click_bar_and_wait(page, 0, before)
+        first, _ = lab.click_bar_and_wait(page, 0, before)
         assert first["caption"].startswith("Where “") and first["marks"]
-        second, uncached = click_bar_and_wait(page, 1, first)
+        second, uncached = lab.click_bar_and_wait(page, 1, first)
         assert second["caption"] != first["caption"] and second["marks"]
         assert second["marks"] != first["marks"] or set(second["marks"]).isdisjoint(first["marks"])
-        back, cached = click_bar_and_wait(page, 0, second)  # the first word's map is cached now
+        back, cached = lab.click_bar_and_wait(page, 0, second)  # the first word's map is cached now
         assert back["caption"] == first["caption"]
         assert page.locator(".tx-error").first.is_hidden()
 
