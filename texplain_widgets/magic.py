@@ -37,7 +37,12 @@ class TExplainMagics(Magics):
         try:
             images = self._images(args.images)
             model = _model(args.model)
-            return Dashboard(model, images, n_sentences=args.sentences)
+            options = {}
+            if args.model == "demo" or args.model.startswith("demo:"):
+                from .demo import METHOD_OPTIONS
+
+                options["method_options"] = METHOD_OPTIONS
+            return Dashboard(model, images, n_sentences=args.sentences, **options)
         except TExplainError as error:
             raise UsageError(str(error)) from None
 
@@ -55,7 +60,16 @@ class TExplainMagics(Magics):
 
 
 def _model(name: str):
-    key = name if name.startswith("demo") else str(Path(name).expanduser().resolve())
+    if name == "demo" or name.startswith("demo:"):
+        if not _models.keys() & {"demo:biased", "demo:balanced"}:
+            from .demo import load
+
+            _models.update({f"demo:{key}": model for key, model in load().models.items()})  # one shared LM
+        key = name if ":" in name else "demo:biased"
+        if key not in _models:
+            raise UsageError(f"no demo model {name!r}: use demo (the biased classifier) or demo:balanced")
+        return _models[key]
+    key = str(Path(name).expanduser().resolve())
     if key not in _models:
         from .cli import resolve_model
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 WEIGHTS = Path(__file__).parent / "weights"
 MODELS = ("biased", "balanced")
+# The demo's images are 64 pixels: GradCAM on the last stage has a 2x2 grid, on layer3 a 4x4 one.
+METHOD_OPTIONS = {"gradcam": {"layer": "layer3"}, "guided_gradcam": {"layer": "layer3"}}
 
 
 @dataclass

@@ -152,8 +152,11 @@ def _eos_ids(model, tokenizer) -> list[int]:
 
 def _load_hf(source: str, **kwargs):
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     kwargs.setdefault("dtype", torch.float32)
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a small model: no "Loading weights" bar (a widget in notebooks)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=kwargs.get("gguf_file"))
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
@@ -162,6 +165,9 @@ def _load_hf(source: str, **kwargs):
             f"cannot load language model {source!r} (no such directory, or the hub is "
             f"unreachable from here): {str(err).splitlines()[0]}"
         ) from err
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     return model, tokenizer
 
 
