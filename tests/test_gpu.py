@@ -25,22 +25,26 @@ def test_fit_and_explain_on_the_gpu(tiny_classifier, tiny_lm, photo_files):
     model.to("cpu")
 
 
-def test_dashboard_generates_and_maps_on_the_gpu(tiny_classifier, tiny_lm, photo_files):
-    from texplain_widgets.widgets.dashboard import Dashboard
+def test_widgets_generate_and_map_on_the_gpu(tiny_classifier, tiny_lm, photo_files):
+    """The dashboard's model work (browser predictions, Generate, saliency and word maps) on CUDA."""
+    from texplain_widgets.widgets.browser import ImageBrowser
+    from texplain_widgets.widgets.explorer import Explorer
 
     torch.manual_seed(0)
     model = TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64).to("cuda")
-    dash = Dashboard(model, photo_files, n_sentences=256, batch_size=64)
+    browser = ImageBrowser(photo_files, texplain=model)
+    explorer = Explorer(model, photo_files[0], n_sentences=256, batch_size=64)
     try:
-        dash.browser.wait(120)
-        assert None not in dash.browser.predictions
-        explanation = dash.generate().result(120)
-        assert len(explanation.sentences) == 256 and dash.chart.words == dash.explorer.words
-        dash.selected_word = dash.explorer.words[0]["word"]
-        dash.wait(120)
-        assert dash.explorer.error == ""
-        assert dash.explorer.word_map_png.startswith(b"\x89PNG") and dash.explorer.saliency_png.startswith(b"\x89PNG")
+        browser.wait(120)
+        assert None not in browser.predictions
+        explanation = explorer.generate().result(120)
+        assert len(explanation.sentences) == 256 and explorer.words
+        explorer.selected_word = explorer.words[0]["word"]
+        explorer.wait(120)
+        assert explorer.error == ""
+        assert explorer.word_map_png.startswith(b"\x89PNG") and explorer.saliency_png.startswith(b"\x89PNG")
         assert next(model.translator.parameters()).device.type == "cuda"
     finally:
-        dash.close()
+        browser.close()
+        explorer.close()
         model.to("cpu")
