@@ -27,3 +27,22 @@ describe.skipIf(!existsSync(bundle))("built explorer.js", () => {
     expect(el.childElementCount).toBe(0);
   });
 });
+
+const browserBundle = resolve(__dirname, "../../texplain_widgets/static/browser.js");
+
+describe.skipIf(!existsSync(browserBundle))("built browser.js", () => {
+  it("exports render, which draws the grid and cleans up", async () => {
+    const widget = (await import(/* @vite-ignore */ browserBundle)).default;
+    const model = new FakeModel({
+      page: 0, n_pages: 1, n_images: 1, n_shown: 1, n_predicted: 0, filter_label: "", filter_predicted: "",
+      filter_group: "", filter_correct: "", filter_name: "", label_options: [], predicted_options: [],
+      group_options: [], selected: -1, error: "", thumbnails: [null],
+      items: [{ index: 0, name: "a.png", label: null, predicted: null, correct: null, group: null, error: "" }],
+    });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model: model as unknown as AnyModel, el });
+    expect(el.querySelector(".tx-cell-name")?.textContent).toBe("a.png");
+    cleanup();
+    expect(el.childElementCount).toBe(0);
+  });
+});
