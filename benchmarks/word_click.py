@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import lab  # noqa: E402 - the JupyterLab + chromium harness of the browser test
+import lab
 
 WAIT = 300_000
 

@@ -83,8 +83,8 @@ def jupyterlab(root: Path, env: dict[str, str] | None = None, timeout: float = 1
         "--ServerApp.disable_check_xsrf=True",
     ]
     environment = {**os.environ, **{k: str(v) for k, v in dirs.items()}, **(env or {})}
-    log = open(home / "server.log", "w")
-    server = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    with open(home / "server.log", "w") as log:
+        server = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -105,7 +105,6 @@ def jupyterlab(root: Path, env: dict[str, str] | None = None, timeout: float = 1
             server.wait(30)
         except subprocess.TimeoutExpired:
             server.kill()
-        log.close()
 
 
 @contextlib.contextmanager

@@ -7,10 +7,9 @@ Saves a screenshot (to $TEXPLAIN_SCREENSHOT when set).
 
 import os
 
+import lab
 import pytest
 from PIL import Image
-
-import lab
 
 XSS = "<img src=x onerror=alert(1)>.png"
 WAIT = 240_000  # ms; a cold demo load and a 2-core machine

@@ -157,7 +157,7 @@ class ImageBrowser(anywidget.AnyWidget):
                 classes = self.classifier.predict(pictures).logits.argmax(-1).tolist()
                 for i, c in zip(indices, classes):
                     self._predicted[i] = names[c] if names else f"class {c}"
-        except Exception as error:  # noqa: BLE001 - shown in the widget, which keeps working
+        except Exception as error:
             log.error("ImageBrowser: prediction failed", exc_info=error)
             self.error = f"prediction failed: {type(error).__name__}: {error}"
             return
