@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import lab
+import lab  # the JupyterLab + chromium harness of the browser test (tests/lab.py)
 
 WAIT = 300_000
 
