@@ -26,7 +26,7 @@ _LAZY = {
     "naming_shares": "analysis",
     "saliency_map": "attribution.maps",
     "word_saliency": "attribution.words",
-    "overlay": "attribution.overlay",
+    "overlay": "attribution.drawing",
     "deletion": "attribution.faithfulness",
     "insertion": "attribution.faithfulness",
     "ImageCollection": "data.collection",

@@ -130,7 +130,7 @@ def demo(args: argparse.Namespace) -> int:
 def saliency(args: argparse.Namespace) -> int:
     """Draw a saliency map of the classifier over the image (of a word, with --word) as a PNG."""
     from .attribution.maps import saliency_map
-    from .attribution.overlay import overlay, to_png_bytes
+    from .attribution.drawing import overlay, to_png_bytes
     from .attribution.words import word_saliency
     from .data.images import load_image
 

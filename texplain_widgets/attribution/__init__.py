@@ -10,8 +10,8 @@ _LAZY = {
     "SaliencyMap": "maps",
     "saliency_map": "maps",
     "word_saliency": "words",
-    "overlay": "overlay",
-    "to_png_bytes": "overlay",
+    "overlay": "drawing",  # not a module named overlay: it would shadow the function once imported
+    "to_png_bytes": "drawing",
     "Curve": "faithfulness",
     "deletion": "faithfulness",
     "insertion": "faithfulness",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ..attribution.overlay import overlay, to_png_bytes
+from ..attribution.drawing import overlay, to_png_bytes
 
 DISPLAY_SIZE = 384  # longest side, in pixels, of images sent to the browser; smaller ones as they are
 
