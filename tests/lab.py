@@ -51,6 +51,17 @@ def notebook(path: Path, cells: list[str]) -> Path:
     return path
 
 
+def without_outputs(source: Path, folder: Path) -> Path:
+    """Copy a notebook into ``folder`` without its outputs, as a reader who runs it has it."""
+    document = json.loads(source.read_text())
+    for cell in document["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    target = folder / source.name
+    target.write_text(json.dumps(document))
+    return target
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -122,7 +133,7 @@ def browser_page(width: int = 1400, height: int = 2000):
 
 
 def open_and_run(page, url: str, name: str, timeout_ms: float = 240_000) -> None:
-    """Open notebook ``name`` in JupyterLab and run all its cells."""
+    """Open notebook ``name`` in JupyterLab and start running all its cells (returns at once)."""
     page.goto(f"{url}/lab/tree/{name}?token={TOKEN}", timeout=timeout_ms)
     page.wait_for_function(
         "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
@@ -132,7 +143,7 @@ def open_and_run(page, url: str, name: str, timeout_ms: float = 240_000) -> None
         " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
         timeout=timeout_ms,
     )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
 
 def map_state(page) -> dict:
@@ -163,3 +174,27 @@ def click_bar_and_wait(page, index: int, before: dict, timeout_ms: float = 240_0
         timeout=timeout_ms,
     )
     return map_state(page), time.perf_counter() - start
+
+
+_CELLS = "() => [...window.jupyterapp.shell.currentWidget.content.model.cells].filter((c) => c.type === 'code')"
+
+
+def wait_for_all_cells(page, timeout_ms: float = 600_000) -> None:
+    """Wait until every code cell of the open notebook has run, or one failed, and the kernel is idle."""
+    page.wait_for_function(
+        f"""() => {{
+          const cells = ({_CELLS})();
+          const failed = cells.some((c) => c.outputs.toJSON().some((o) => o.output_type === 'error'));
+          return (failed || cells.every((c) => c.executionCount !== null))
+            && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle';
+        }}""",
+        timeout=timeout_ms,
+    )
+
+
+def cell_errors(page) -> list[str]:
+    """The error outputs of the open notebook's cells, as 'ename: evalue'."""
+    return page.evaluate(
+        f"""() => ({_CELLS})().flatMap((c) => c.outputs.toJSON())
+          .filter((o) => o.output_type === 'error').map((o) => o.ename + ': ' + o.evalue)"""
+    )

@@ -8,11 +8,11 @@ import torch
 from PIL import Image
 from torch import nn
 
+from texplain_widgets.attribution.drawing import overlay, to_png_bytes
 from texplain_widgets.attribution.faithfulness import deletion, insertion, random_map
 from texplain_widgets.attribution.frame import ModelInput
 from texplain_widgets.attribution.layers import TokenGrid, _default_layer
 from texplain_widgets.attribution.maps import METHODS, saliency_map
-from texplain_widgets.attribution.drawing import overlay, to_png_bytes
 from texplain_widgets.attribution.words import (
     WordScore,
     word_occurrences,

@@ -6,6 +6,7 @@ Saves a screenshot (to $TEXPLAIN_SCREENSHOT when set).
 """
 
 import os
+from pathlib import Path
 
 import lab
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 
 XSS = "<img src=x onerror=alert(1)>.png"
 WAIT = 240_000  # ms; a cold demo load and a 2-core machine
+QUICKSTART = Path(__file__).resolve().parent.parent / "notebooks" / "01_quickstart.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +77,27 @@ def test_dashboard_in_jupyterlab(browser_ready, smollm2, pictures, tmp_path):
         print(f"\nword click -> map: {uncached * 1000:.0f} ms computed, {cached * 1000:.0f} ms cached; screenshot {screenshot}")
     assert dialogs == []  # nothing ran: no alert from the hostile name
     assert os.path.getsize(screenshot) > 10_000
+
+
+def test_quickstart_in_jupyterlab(browser_ready, smollm2, tmp_path):
+    """The first tutorial, run in JupyterLab: its live dashboard shows what its cells set from Python."""
+    lab.without_outputs(QUICKSTART, tmp_path)
+    with lab.jupyterlab(tmp_path) as url, lab.browser_page() as page:
+        lab.open_and_run(page, url, QUICKSTART.name)
+        lab.wait_for_all_cells(page, 2 * WAIT)
+        assert lab.cell_errors(page) == []
+
+        dashboard = page.locator(".tx-dashboard")
+        assert dashboard.count() == 1  # `dash`; the balanced one is shown as a snapshot
+        assert dashboard.locator(".tx-cell img[src^='blob:']").count() == 100  # a page of the 1000 test images
+        selected = dashboard.locator(".tx-cell[aria-selected='true']")
+        assert selected.count() == 1 and selected.get_attribute("data-index") == "2"  # dash.selected_image = 2
+        assert dashboard.locator(".tx-name").text_content() == selected.locator(".tx-cell-name").text_content()
+        assert dashboard.locator(".tx-prediction").text_content().startswith("balloon")
+
+        # dash.selected_word = the top word: the chart, the word map and the sentences follow.
+        assert dashboard.locator(".vega-embed .mark-rect path").count() >= 5
+        state = lab.map_state(page)
+        word = state["caption"].removeprefix("Where “").removesuffix("” comes from")
+        assert word != state["caption"] and state["src"] is not None
+        assert word in state["marks"] and all(mark.startswith(word) for mark in state["marks"])  # brick, bricks
