@@ -35,9 +35,9 @@ def time_quickstart(cache: Path) -> dict[str, float]:
         root = Path(folder)
         lab.without_outputs(ROOT / "notebooks" / "01_quickstart.ipynb", root)
         start = time.perf_counter()
-        with lab.jupyterlab(root, env={"TEXPLAIN_CACHE": str(cache)}) as url, lab.browser_page() as page:
+        with lab.jupyter(root, env={"TEXPLAIN_CACHE": str(cache)}) as server, lab.browser_page() as page:
             times = {"JupyterLab up": time.perf_counter() - start}
-            lab.open_and_run(page, url, "01_quickstart.ipynb", WAIT)
+            lab.open_and_run(page, server, "01_quickstart.ipynb", WAIT)
             times["notebook open, Run All"] = time.perf_counter() - start
             milestones = {
                 "thumbnails": lambda: page.wait_for_selector(".tx-browser .tx-cell img[src^='blob:']", timeout=WAIT),

@@ -36,8 +36,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         lab.notebook(root / "bench.ipynb", ["%load_ext texplain_widgets", f"%texplain demo --model demo --sentences {args.sentences}"])
-        with lab.jupyterlab(root) as url, lab.browser_page() as page:
-            lab.open_and_run(page, url, "bench.ipynb", WAIT)
+        with lab.jupyter(root) as server, lab.browser_page() as page:
+            lab.open_and_run(page, server, "bench.ipynb", WAIT)
             page.wait_for_selector(".tx-browser .tx-cell img[src^='blob:']", timeout=WAIT)
             page.locator(f".tx-cell[data-index='{args.image}']").click()
             page.wait_for_function("() => document.querySelector('.tx-prediction').textContent !== ''", timeout=WAIT)

@@ -1,6 +1,6 @@
-"""A real JupyterLab on 127.0.0.1 and Debian's chromium, driven by Playwright, for browser checks.
+"""A real JupyterLab (or Notebook 7) on 127.0.0.1 and Debian's chromium, driven by Playwright.
 
-Used by tests/test_jupyterlab.py and benchmarks/word_click.py. Everything the server and kernel
+Used by tests/test_jupyterlab.py and the benchmarks word_click.py and quickstart_lab.py. Everything the server and kernel
 write (config, runtime, IPython and matplotlib dirs) goes to a temporary directory; the server is
 stopped on exit.
 """
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
@@ -68,9 +69,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Jupyter:
+    """A running Jupyter server: JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``)."""
+
+    url: str
+    app: str
+
+    def notebook_url(self, name: str) -> str:
+        path = f"lab/tree/{name}" if self.app == "lab" else f"notebooks/{name}"
+        return f"{self.url}/{path}?token={TOKEN}"
+
+
 @contextlib.contextmanager
-def jupyterlab(root: Path, env: dict[str, str] | None = None, timeout: float = 120):
-    """Run JupyterLab serving ``root``; yields its base URL (the token is :data:`TOKEN`)."""
+def jupyter(root: Path, app: str = "lab", env: dict[str, str] | None = None, timeout: float = 120):
+    """Run JupyterLab or Notebook 7 serving ``root``; yields a :class:`Jupyter`."""
     home = root / ".jupyter-home"
     dirs = {
         "JUPYTER_CONFIG_DIR": home / "config",
@@ -87,10 +100,10 @@ def jupyterlab(root: Path, env: dict[str, str] | None = None, timeout: float = 1
     (labconfig / "page_config.json").write_text(json.dumps(disabled))
     port = _free_port()
     command = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable, "-m", "jupyter", app,
         "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
         f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run cells by command
+        "--expose-app-in-browser",  # window.jupyterapp: run cells by command
         "--ServerApp.disable_check_xsrf=True",
     ]
     environment = {**os.environ, **{k: str(v) for k, v in dirs.items()}, **(env or {})}
@@ -107,9 +120,9 @@ def jupyterlab(root: Path, env: dict[str, str] | None = None, timeout: float = 1
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not start: {(home / 'server.log').read_text()[-3000:]}")
+                raise RuntimeError(f"jupyter {app} did not start: {(home / 'server.log').read_text()[-3000:]}")
             time.sleep(0.5)
-        yield url
+        yield Jupyter(url, app)
     finally:
         server.terminate()
         try:
@@ -132,9 +145,9 @@ def browser_page(width: int = 1400, height: int = 2000):
             browser.close()
 
 
-def open_and_run(page, url: str, name: str, timeout_ms: float = 240_000) -> None:
-    """Open notebook ``name`` in JupyterLab and start running all its cells (returns at once)."""
-    page.goto(f"{url}/lab/tree/{name}?token={TOKEN}", timeout=timeout_ms)
+def open_and_run(page, server: Jupyter, name: str, timeout_ms: float = 240_000) -> None:
+    """Open notebook ``name`` and start running all its cells (returns at once)."""
+    page.goto(server.notebook_url(name), timeout=timeout_ms)
     page.wait_for_function(
         "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
         " && window.jupyterapp.shell.currentWidget.sessionContext"

@@ -1,4 +1,5 @@
-"""The dashboard in a real JupyterLab, in Debian's chromium driven by Playwright (the demo model).
+"""The dashboard in a real JupyterLab and Notebook 7, in Debian's chromium driven by Playwright
+(the demo model).
 
 Select an image, press Generate, wait for the chart, click word bars: the word-grounded map and the
 highlighted sentences must change. A file named like markup must show as text and run nothing.
@@ -39,12 +40,14 @@ def pictures(tmp_path):
     return folder
 
 
-def test_dashboard_in_jupyterlab(browser_ready, smollm2, pictures, tmp_path):
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_path):
     lab.notebook(tmp_path / "dashboard.ipynb", ["%load_ext texplain_widgets", "%texplain pictures --model demo --sentences 32"])
     dialogs = []
-    with lab.jupyterlab(tmp_path) as url, lab.browser_page() as page:
+    with lab.jupyter(tmp_path, app) as server, lab.browser_page() as page:
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        lab.open_and_run(page, url, "dashboard.ipynb")
+        lab.open_and_run(page, server, "dashboard.ipynb")
+        assert page.evaluate("() => window.jupyterapp.name") == {"lab": "JupyterLab", "notebook": "Jupyter Notebook"}[app]
 
         # The browser: thumbnails, a hostile name shown as text.
         page.wait_for_selector(".tx-browser .tx-cell img[src^='blob:']", timeout=WAIT)
@@ -72,7 +75,7 @@ def test_dashboard_in_jupyterlab(browser_ready, smollm2, pictures, tmp_path):
         assert back["caption"] == first["caption"]
         assert page.locator(".tx-error").first.is_hidden()
 
-        screenshot = os.environ.get("TEXPLAIN_SCREENSHOT") or str(tmp_path / "dashboard.png")
+        screenshot = os.environ.get("TEXPLAIN_SCREENSHOT") or str(tmp_path / f"dashboard-{app}.png")
         page.locator(".tx-dashboard").screenshot(path=screenshot)
         print(f"\nword click -> map: {uncached * 1000:.0f} ms computed, {cached * 1000:.0f} ms cached; screenshot {screenshot}")
     assert dialogs == []  # nothing ran: no alert from the hostile name
@@ -82,8 +85,8 @@ def test_dashboard_in_jupyterlab(browser_ready, smollm2, pictures, tmp_path):
 def test_quickstart_in_jupyterlab(browser_ready, smollm2, tmp_path):
     """The first tutorial, run in JupyterLab: its live dashboard shows what its cells set from Python."""
     lab.without_outputs(QUICKSTART, tmp_path)
-    with lab.jupyterlab(tmp_path) as url, lab.browser_page() as page:
-        lab.open_and_run(page, url, QUICKSTART.name)
+    with lab.jupyter(tmp_path) as server, lab.browser_page() as page:
+        lab.open_and_run(page, server, QUICKSTART.name)
         lab.wait_for_all_cells(page, 2 * WAIT)
         assert lab.cell_errors(page) == []
 
