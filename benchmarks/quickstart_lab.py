@@ -3,8 +3,8 @@
     python benchmarks/quickstart_lab.py [--network on]
 
 A person's first minutes: JupyterLab starts, the notebook opens in Debian's chromium, Run All.
-Timed from starting JupyterLab: the notebook open, the first thumbnails, the selected image's prediction in the Explorer,
-the word chart after Generate, and every cell done. Runs twice in the same session: with an empty
+Timed from starting JupyterLab: the notebook open, the first thumbnails, the selected image's
+prediction in the Explorer, the word chart after Generate, and every cell done. Runs twice in the same session: with an empty
 model cache (a fresh machine: SmolLM2 is dequantised) and with the warm cache left by that run.
 As root, the whole benchmark re-runs itself in a new network namespace (``unshare -n``): only
 127.0.0.1 exists, so anything that reached for the network would fail.
@@ -30,7 +30,7 @@ WAIT = 600_000  # ms
 
 
 def time_quickstart(cache: Path) -> dict[str, float]:
-    """Seconds from opening the quickstart to each milestone, with TEXPLAIN_CACHE=cache."""
+    """Seconds from starting JupyterLab to each milestone of the quickstart, with TEXPLAIN_CACHE=cache."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         lab.without_outputs(ROOT / "notebooks" / "01_quickstart.ipynb", root)

@@ -1,8 +1,8 @@
 """A real JupyterLab (or Notebook 7) on 127.0.0.1 and Debian's chromium, driven by Playwright.
 
-Used by tests/test_jupyterlab.py and the benchmarks word_click.py and quickstart_lab.py. Everything the server and kernel
-write (config, runtime, IPython and matplotlib dirs) goes to a temporary directory; the server is
-stopped on exit.
+Used by tests/test_jupyterlab.py and the benchmarks word_click.py and quickstart_lab.py.
+Everything the server and kernel write (config, runtime, IPython and matplotlib dirs) goes to a
+temporary directory; the server is stopped on exit.
 """
 
 from __future__ import annotations
