@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def main() -> None:
     if args.network == "off" and not os.environ.get("TEXPLAIN_NETWORK_OFF"):
         if os.geteuid() != 0 or not shutil.which("unshare"):
             sys.exit("--network off needs root and unshare(1); pass --network on to time with the network")
-        inner = f"ip link set lo up && exec {sys.executable} {' '.join(map(str, sys.argv))}"
+        inner = f"ip link set lo up && exec {shlex.join([sys.executable, *sys.argv])}"
         env = {**os.environ, "TEXPLAIN_NETWORK_OFF": "1"}
         sys.exit(subprocess.call(["unshare", "--net", "sh", "-c", inner], env=env))
 
