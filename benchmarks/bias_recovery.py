@@ -38,7 +38,9 @@ def main() -> None:
     picked = np.concatenate([np.flatnonzero(world.groups == g)[: args.per_group] for g in range(4)])
     images = [world.images[i] for i in picked]
     groups = [world.group_names[world.groups[i]] for i in picked]
-    print(f"{len(picked)} test images ({args.per_group} per group), {args.sentences} sentences each, {args.dtype}\n")
+    print(
+        f"{len(picked)} test images ({args.per_group} per group), {args.sentences} sentences each, {args.dtype}\n"
+    )
 
     rows, rankings = [], {}
     for name in MODELS:
@@ -49,26 +51,32 @@ def main() -> None:
         seconds = time.perf_counter() - start
         for i, explanation, group in zip(picked, explanations, groups):
             cls, background = world.classes[world.labels[i]], BACKGROUNDS[world.backgrounds[i]]
-            rows.append({
-                "classifier": name,
-                "group": group,
-                "correct": explanation.predicted_class == world.labels[i],
-                "names background": naming_share(explanation, BACKGROUND_WORDS[background]),
-                "names object": naming_share(explanation, OBJECT_WORDS[cls]),
-                "names other background": naming_share(explanation, BACKGROUND_WORDS[_other(background)]),
-            })
+            rows.append(
+                {
+                    "classifier": name,
+                    "group": group,
+                    "correct": explanation.predicted_class == world.labels[i],
+                    "names background": naming_share(explanation, BACKGROUND_WORDS[background]),
+                    "names object": naming_share(explanation, OBJECT_WORDS[cls]),
+                    "names other background": naming_share(explanation, BACKGROUND_WORDS[_other(background)]),
+                }
+            )
         predicted = [f"predicted {e.class_name}" for e in explanations]
         rankings[name] = rank_words(explanations, predicted, top=5)
         print(f"{name}: {len(explanations) * args.sentences} sentences in {seconds:.0f} s")
 
     table = pd.DataFrame(rows).groupby(["classifier", "group"], sort=False).mean()
     with pd.option_context("display.float_format", "{:.0%}".format, "display.width", 120):
-        print("\n(a), (b): mean share of sentences naming ... (accuracy = classifier's accuracy on these images)")
+        print(
+            "\n(a), (b): mean share of sentences naming ... (accuracy = classifier's accuracy on these images)"
+        )
         print(table.rename(columns={"correct": "accuracy"}).to_string())
         for name, ranking in rankings.items():
             print(f"\n(c) {name} classifier: top words per predicted class")
             for group, words in ranking.groupby("group", sort=True):
-                listed = ", ".join(f"{w} (z {z:.1f}, {s:.0%})" for w, z, s in words[["word", "z", "share"]].values)
+                listed = ", ".join(
+                    f"{w} (z {z:.1f}, {s:.0%})" for w, z, s in words[["word", "z", "share"]].values
+                )
                 print(f"  {group:<18} {listed}")
 
 

@@ -40,8 +40,11 @@ def main() -> None:
     widget = timed(
         "construct (prediction)",
         lambda: Explorer(
-            loaded[args.model], world.images[args.image], name=f"test[{args.image}]",
-            n_sentences=args.sentences, method_options=options,
+            loaded[args.model],
+            world.images[args.image],
+            name=f"test[{args.image}]",
+            n_sentences=args.sentences,
+            method_options=options,
         ),
     )
     print(f"  {widget.prediction} ({widget.probability:.2f}); caption: {world.captions[args.image]!r}")
@@ -63,7 +66,11 @@ def main() -> None:
     widget.selected_word = second
     timed(f"word map of {second!r}", widget.wait)
     print(f"  error: {widget.error!r}")
-    for name, data in (("image", widget.image_png), ("saliency", widget.saliency_png), ("word_map", widget.word_map_png)):
+    for name, data in (
+        ("image", widget.image_png),
+        ("saliency", widget.saliency_png),
+        ("word_map", widget.word_map_png),
+    ):
         with open(f"/tmp/explorer_{name}.png", "wb") as file:
             file.write(data)
     widget.close()

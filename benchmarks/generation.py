@@ -70,8 +70,12 @@ def baseline(lm, prefix, n, settings):
         out = lm.model.generate(
             inputs_embeds=embeds,
             attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device),
-            do_sample=True, top_p=settings.top_p, top_k=0, temperature=settings.temperature,
-            max_new_tokens=settings.max_new_tokens, eos_token_id=stop_ids,
+            do_sample=True,
+            top_p=settings.top_p,
+            top_k=0,
+            temperature=settings.temperature,
+            max_new_tokens=settings.max_new_tokens,
+            eos_token_id=stop_ids,
             pad_token_id=lm.eos_token_id,
         )
     return out
@@ -103,14 +107,18 @@ def main() -> None:
     parameters = sum(p.numel() for p in lm.model.parameters())
     ids = lm.tokenizer(PROMPT, return_tensors="pt").input_ids.to(device)
     prefix = lm.embed(ids)
-    settings = SamplingSettings(n_sentences=args.n, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
-    print(f"device {device}, {args.dtype}, threads {torch.get_num_threads()}, SmolLM2 {parameters / 1e6:.1f}M parameters, "
-          f"N={args.n}, max {args.max_new_tokens} new tokens, prefix {prefix.shape[1]} tokens, top-p {settings.top_p}")
+    settings = SamplingSettings(
+        n_sentences=args.n, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
+    )
+    print(
+        f"device {device}, {args.dtype}, threads {torch.get_num_threads()}, SmolLM2 {parameters / 1e6:.1f}M parameters, "
+        f"N={args.n}, max {args.max_new_tokens} new tokens, prefix {prefix.shape[1]} tokens, top-p {settings.top_p}"
+    )
 
     baseline(lm, prefix, 8, settings)  # warm-up
     sample_sentences(lm, prefix, SamplingSettings(n_sentences=8, max_new_tokens=4))
     base_times, engine_times = [], []
-    for repeat in range(args.repeats):  # interleaved, so both see the same machine load
+    for _repeat in range(args.repeats):  # interleaved, so both see the same machine load
         base_times.append(timed(device, lambda: baseline(lm, prefix, args.n, settings))[0])
         seconds, sentences = timed(device, lambda: sample_sentences(lm, prefix, settings)[0])
         engine_times.append(seconds)
@@ -121,7 +129,9 @@ def main() -> None:
     floor, reachable_floor = (2 * parameters * tokens / f for f in (peak, reachable))
 
     print(f"baseline generate : {base:7.3f} s  {args.n / base:8.1f} sentences/s  (runs: {fmt(base_times)})")
-    print(f"texplain engine   : {engine:7.3f} s  {args.n / engine:8.1f} sentences/s  (runs: {fmt(engine_times)})")
+    print(
+        f"texplain engine   : {engine:7.3f} s  {args.n / engine:8.1f} sentences/s  (runs: {fmt(engine_times)})"
+    )
     print(f"speed-up          : {base / engine:7.2f}x")
     print(f"tokens generated  : {tokens} ({tokens / args.n:.1f} per sentence)")
     print(f"matmul, square    : {peak / 1e9:7.1f} GFLOP/s  ->  FLOP floor {floor:.3f} s")

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import lab  # the JupyterLab + chromium harness of the browser tests (tests/lab.py)
+import lab  # noqa: E402  (tests/lab.py, found through sys.path above): the JupyterLab + chromium harness of the browser tests (tests/lab.py)
 
 WAIT = 600_000  # ms
 
@@ -41,11 +41,15 @@ def time_quickstart(cache: Path) -> dict[str, float]:
             lab.open_and_run(page, server, "01_quickstart.ipynb", WAIT)
             times["notebook open, Run All"] = time.perf_counter() - start
             milestones = {
-                "thumbnails": lambda: page.wait_for_selector(".tx-browser .tx-cell img[src^='blob:']", timeout=WAIT),
+                "thumbnails": lambda: page.wait_for_selector(
+                    ".tx-browser .tx-cell img[src^='blob:']", timeout=WAIT
+                ),
                 "prediction": lambda: page.wait_for_function(
                     "() => document.querySelector('.tx-prediction')?.textContent", timeout=WAIT
                 ),
-                "word chart": lambda: page.wait_for_selector(".tx-dashboard .vega-embed .mark-rect path", timeout=WAIT),
+                "word chart": lambda: page.wait_for_selector(
+                    ".tx-dashboard .vega-embed .mark-rect path", timeout=WAIT
+                ),
                 "all cells": lambda: lab.wait_for_all_cells(page, WAIT),
             }
             for name, wait in milestones.items():
@@ -70,7 +74,9 @@ def main() -> None:
         env = {**os.environ, "TEXPLAIN_NETWORK_OFF": "1"}
         sys.exit(subprocess.call(["unshare", "--net", "sh", "-c", inner], env=env))
 
-    print(f"network: {'off (unshare -n: only 127.0.0.1)' if os.environ.get('TEXPLAIN_NETWORK_OFF') else 'on'}")
+    print(
+        f"network: {'off (unshare -n: only 127.0.0.1)' if os.environ.get('TEXPLAIN_NETWORK_OFF') else 'on'}"
+    )
     with tempfile.TemporaryDirectory() as cache:
         runs = {"cold cache": time_quickstart(Path(cache)), "warm cache": time_quickstart(Path(cache))}
     names = list(runs["cold cache"])
@@ -78,8 +84,10 @@ def main() -> None:
     for name in names:
         print(f"{name:36}" + "".join(f"{runs[run][name]:12.1f}" for run in runs))
     cold, warm = runs["cold cache"]["prediction"], runs["warm cache"]["prediction"]
-    print(f"working dashboard (thumbnails + prediction): cold {cold:.1f} s, warm {warm:.1f} s "
-          f"(warm / cold {warm / cold:.2f}); target: under 60 s")
+    print(
+        f"working dashboard (thumbnails + prediction): cold {cold:.1f} s, warm {warm:.1f} s "
+        f"(warm / cold {warm / cold:.2f}); target: under 60 s"
+    )
 
 
 if __name__ == "__main__":

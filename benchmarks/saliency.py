@@ -23,9 +23,7 @@ from texplain_widgets.cli import resolve_model
 from texplain_widgets.model.classifier import FrozenClassifier
 
 ROWS = [
-    *(
-        (method, method, {}) for method in METHODS
-    ),  # each method with its default options
+    *((method, method, {}) for method in METHODS),  # each method with its default options
     (
         "integrated_gradients (batch 1)",
         "integrated_gradients",
@@ -75,13 +73,9 @@ def main() -> None:
         print(f"  {'method':<31} {'seconds':>8}")
         seconds = {}
         for label, method, options in ROWS:
-            seconds[label] = timed(
-                classifier, image, method, options, args.repeats, device
-            )
+            seconds[label] = timed(classifier, image, method, options, args.repeats, device)
             print(f"  {label:<31} {seconds[label]:8.3f}")
-        ratio = (
-            seconds["integrated_gradients (batch 1)"] / seconds["integrated_gradients"]
-        )
+        ratio = seconds["integrated_gradients (batch 1)"] / seconds["integrated_gradients"]
         print(f"  integrated gradients, batch 1 / batch 16: {ratio:.2f}x")
 
 

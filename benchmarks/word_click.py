@@ -35,12 +35,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        lab.notebook(root / "bench.ipynb", ["%load_ext texplain_widgets", f"%texplain demo --model demo --sentences {args.sentences}"])
+        lab.notebook(
+            root / "bench.ipynb",
+            ["%load_ext texplain_widgets", f"%texplain demo --model demo --sentences {args.sentences}"],
+        )
         with lab.jupyter(root) as server, lab.browser_page() as page:
             lab.open_and_run(page, server, "bench.ipynb", WAIT)
             page.wait_for_selector(".tx-browser .tx-cell img[src^='blob:']", timeout=WAIT)
             page.locator(f".tx-cell[data-index='{args.image}']").click()
-            page.wait_for_function("() => document.querySelector('.tx-prediction').textContent !== ''", timeout=WAIT)
+            page.wait_for_function(
+                "() => document.querySelector('.tx-prediction').textContent !== ''", timeout=WAIT
+            )
             page.locator(".tx-generate").click()
             page.wait_for_selector(".tx-explorer[data-status='done']", timeout=WAIT)
             page.wait_for_selector(".tx-dashboard .vega-embed .mark-rect path", timeout=WAIT)
@@ -59,7 +64,9 @@ def main() -> None:
 
     slow, fast = statistics.median(computed), statistics.median(cached)
     print(f"computed map: median {slow * 1000:.0f} ms over {len(computed)} clicks (baseline)")
-    print(f"cached map:   median {fast * 1000:.0f} ms over {len(cached)} clicks, max {max(cached) * 1000:.0f} ms")
+    print(
+        f"cached map:   median {fast * 1000:.0f} ms over {len(cached)} clicks, max {max(cached) * 1000:.0f} ms"
+    )
     print(f"cached / computed: {fast / slow:.3f} ({slow / fast:.0f}x faster); target: cached under 300 ms")
     print(f"screenshot: {args.screenshot}")
 

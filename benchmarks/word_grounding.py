@@ -97,12 +97,21 @@ def measure(texplain, world, indices, args) -> pd.DataFrame:
         for key, word in (("object_word", object_word), ("background_word", background_word)):
             row[f"{key}_on_object"] = np.nan
             if word is not None and word in words.index:
-                heatmap = word_saliency(texplain, image, explanation, word, method="gradcam", layer=args.layer).heatmap
+                heatmap = word_saliency(
+                    texplain, image, explanation, word, method="gradcam", layer=args.layer
+                ).heatmap
                 row[f"{key}_on_object"] = on_object(heatmap, mask)
                 if key == "background_word":
                     row |= word_deletion(
-                        texplain, image, word, heatmap, q=args.q, n_sentences=args.sentences,
-                        seed=args.seed, trials=args.trials, **sampling,
+                        texplain,
+                        image,
+                        word,
+                        heatmap,
+                        q=args.q,
+                        n_sentences=args.sentences,
+                        seed=args.seed,
+                        trials=args.trials,
+                        **sampling,
                     )
         class_map = saliency_map(texplain.classifier, image, "gradcam", layer=args.layer).heatmap
         row["class_map_on_object"] = on_object(class_map, mask)
@@ -164,7 +173,9 @@ def main() -> None:
         print(summary(results).to_string())
         print("\nper group, share of map mass on the object (object word / background word):")
         for name, rows in results.items():
-            grouped = rows.groupby("group", sort=False)[["object_word_on_object", "background_word_on_object"]].mean()
+            grouped = rows.groupby("group", sort=False)[
+                ["object_word_on_object", "background_word_on_object"]
+            ].mean()
             print(f"{name}:\n{grouped.to_string()}")
 
 

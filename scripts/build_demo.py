@@ -35,7 +35,9 @@ CAPTIONS = {"n_images": 4000, "p_spurious": 0.5, "seed": 1000}
 TRANSLATOR = {"prefix_length": 10, "hidden_dim": 512}
 # 120 steps x 48 captions (1.4 epochs; the caption grammar is simple), bf16 autocast:
 # ~10 min per translator on one CPU core.
-TRAINING = TrainConfig(steps=120, batch_size=48, learning_rate=1e-3, eval_every=60, checkpoint_every=10**9, bf16=True)
+TRAINING = TrainConfig(
+    steps=120, batch_size=48, learning_rate=1e-3, eval_every=60, checkpoint_every=10**9, bf16=True
+)
 
 
 def classifiers(build: Path, args) -> None:
@@ -46,7 +48,9 @@ def classifiers(build: Path, args) -> None:
 
 def features(build: Path, args) -> None:
     world = DEMO_WORLD
-    caption_world = make_world(WorldConfig(CAPTIONS["n_images"], CAPTIONS["p_spurious"], world["size"], CAPTIONS["seed"]))
+    caption_world = make_world(
+        WorldConfig(CAPTIONS["n_images"], CAPTIONS["p_spurious"], world["size"], CAPTIONS["seed"])
+    )
     val_world = make_world(WorldConfig(world["n_val"], 0.5, world["size"], split_seed(world["seed"], "val")))
     tensors, captions = {}, {"train": caption_world.captions, "val": val_world.captions}
     for name in MODELS:
@@ -55,7 +59,9 @@ def features(build: Path, args) -> None:
             tensors[f"{name}.{split}"] = compute_features(classifier, split_world.to_pairs()).features.half()
     save_file(tensors, build / "features.safetensors")
     (build / "captions.json").write_text(json.dumps(captions))
-    print(f"features of {len(caption_world)} caption and {len(val_world)} val images -> {build / 'features.safetensors'}")
+    print(
+        f"features of {len(caption_world)} caption and {len(val_world)} val images -> {build / 'features.safetensors'}"
+    )
 
 
 def translators(build: Path, args) -> None:
@@ -73,8 +79,15 @@ def translators(build: Path, args) -> None:
         config = TrainConfig(**{**vars(TRAINING), "steps": args.steps})
         history = fit(model, train, val, config=config, progress=args.progress)
         seconds = time.perf_counter() - start
-        save_file({k: v.cpu().contiguous() for k, v in translator.state_dict().items()}, build / f"translator-{name}.safetensors")
-        report = {"settings": {**TRANSLATOR, **vars(config)}, "seconds": round(seconds, 1), "history": history}
+        save_file(
+            {k: v.cpu().contiguous() for k, v in translator.state_dict().items()},
+            build / f"translator-{name}.safetensors",
+        )
+        report = {
+            "settings": {**TRANSLATOR, **vars(config)},
+            "seconds": round(seconds, 1),
+            "history": history,
+        }
         (build / f"translator-{name}.json").write_text(json.dumps(report, indent=2))
         val = ", ".join(f"{r['val_loss']:.3f}" for r in history if "val_loss" in r)
         print(f"{name}: {args.steps} steps in {seconds:.0f} s, val loss {val}", flush=True)
@@ -117,7 +130,9 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=MODELS, help="translators to train")
-    parser.add_argument("--steps", type=int, default=TRAINING.steps, help="translator steps (for a smoke test)")
+    parser.add_argument(
+        "--steps", type=int, default=TRAINING.steps, help="translator steps (for a smoke test)"
+    )
     args = parser.parse_args()
     build = Path(args.build)
     build.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,9 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--epochs", type=int, default=MITIGATION["epochs"])
     parser.add_argument("--lr", type=float, default=MITIGATION["lr"])
-    parser.add_argument("--layer", default=MITIGATION["layer"], help="GradCAM layer (default: the last stage)")
+    parser.add_argument(
+        "--layer", default=MITIGATION["layer"], help="GradCAM layer (default: the last stage)"
+    )
     parser.add_argument("--fill", default=MITIGATION["fill"], choices=FILLS)
     parser.add_argument("--seed", type=int, default=MITIGATION["seed"])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
@@ -50,8 +52,12 @@ def main(argv=None) -> None:
     maps = gradcam_maps(biased, train.images, train.labels, layer=args.layer)  # shared by every q
     map_seconds = time.perf_counter() - start
     options = {
-        "epochs": args.epochs, "lr": args.lr, "layer": args.layer, "fill": args.fill,
-        "seed": args.seed, "progress": not args.no_progress,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "layer": args.layer,
+        "fill": args.fill,
+        "seed": args.seed,
+        "progress": not args.no_progress,
     }
     classifiers = {
         "before": biased,
@@ -66,7 +72,11 @@ def main(argv=None) -> None:
         f"GradCAM at {args.layer or 'the last stage'} ({map_seconds:.0f} s for the maps), fill {args.fill}, "
         f"{w['n_train']} training images with p = {w['p_biased']}"
     )
-    print(f"{'classifier':<16} {'average':>8} {'worst':>7} " + " ".join(f"{g:>14}" for g in groups) + f" {'seconds':>8}")
+    print(
+        f"{'classifier':<16} {'average':>8} {'worst':>7} "
+        + " ".join(f"{g:>14}" for g in groups)
+        + f" {'seconds':>8}"
+    )
     for name, r in results.items():
         seconds = getattr(classifiers[name], "training_seconds", None)
         print(

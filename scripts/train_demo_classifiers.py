@@ -45,8 +45,13 @@ def main(argv=None) -> None:
     for name, p in (("biased", w["p_biased"]), ("balanced", w["p_balanced"])):
         start = time.perf_counter()
         splits = make_splits(
-            w["n_train"], w["n_val"], w["n_test"], p_spurious=p, seed=w["seed"],
-            size=w["size"], style=w["style"],
+            w["n_train"],
+            w["n_val"],
+            w["n_test"],
+            p_spurious=p,
+            seed=w["seed"],
+            size=w["size"],
+            style=w["style"],
         )
         generated = time.perf_counter() - start
         classifier = train_classifier(

@@ -9,10 +9,13 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-WORDS = (
-    "a the bird dog cat on in over near water grass field sky small big red blue "
-    "flies sits runs stands lake tree road sand snow with and is"
-).split()
+# fmt: off
+WORDS = [
+    "a", "the", "bird", "dog", "cat", "on", "in", "over", "near", "water", "grass", "field", "sky",
+    "small", "big", "red", "blue", "flies", "sits", "runs", "stands", "lake", "tree", "road",
+    "sand", "snow", "with", "and", "is",
+]
+# fmt: on
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,8 +40,14 @@ def tiny_lm_dir(tmp_path_factory):
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<eos>", unk_token="<unk>")
     torch.manual_seed(0)
     config = GPT2Config(
-        vocab_size=len(vocab), n_positions=64, n_embd=32, n_layer=2, n_head=2,
-        bos_token_id=0, eos_token_id=0, initializer_range=0.3,  # peaked enough to steer
+        vocab_size=len(vocab),
+        n_positions=64,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+        initializer_range=0.3,  # peaked enough to steer
     )
     model = GPT2LMHeadModel(config)
     directory = tmp_path_factory.mktemp("tiny-gpt2")

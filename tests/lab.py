@@ -41,7 +41,14 @@ def notebook(path: Path, cells: list[str]) -> Path:
     """Write a notebook of code ``cells`` (no outputs) with the python3 kernel."""
     document = {
         "cells": [
-            {"cell_type": "code", "execution_count": None, "id": f"cell{i}", "metadata": {}, "outputs": [], "source": source}
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"cell{i}",
+                "metadata": {},
+                "outputs": [],
+                "source": source,
+            }
             for i, source in enumerate(cells)
         ],
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
@@ -100,9 +107,16 @@ def jupyter(root: Path, app: str = "lab", env: dict[str, str] | None = None, tim
     (labconfig / "page_config.json").write_text(json.dumps(disabled))
     port = _free_port()
     command = [
-        sys.executable, "-m", "jupyter", app,
-        "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
-        f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root}",
+        sys.executable,
+        "-m",
+        "jupyter",
+        app,
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--allow-root",
+        f"--ServerApp.token={TOKEN}",
+        f"--ServerApp.root_dir={root}",
         "--expose-app-in-browser",  # window.jupyterapp: run cells by command
         "--ServerApp.disable_check_xsrf=True",
     ]
@@ -120,7 +134,9 @@ def jupyter(root: Path, app: str = "lab", env: dict[str, str] | None = None, tim
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter {app} did not start: {(home / 'server.log').read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"jupyter {app} did not start: {(home / 'server.log').read_text()[-3000:]}"
+                )
             time.sleep(0.5)
         yield Jupyter(url, app)
     finally:
@@ -189,7 +205,9 @@ def click_bar_and_wait(page, index: int, before: dict, timeout_ms: float = 240_0
     return map_state(page), time.perf_counter() - start
 
 
-_CELLS = "() => [...window.jupyterapp.shell.currentWidget.content.model.cells].filter((c) => c.type === 'code')"
+_CELLS = (
+    "() => [...window.jupyterapp.shell.currentWidget.content.model.cells].filter((c) => c.type === 'code')"
+)
 
 
 def wait_for_all_cells(page, timeout_ms: float = 600_000) -> None:

@@ -44,7 +44,9 @@ def test_folder_classes_come_from_subfolders_and_a_broken_file_loses_nothing(fol
     assert thumbs["person/broken.jpg"] == b""
     assert all(thumbs[name].startswith(JPEG) for name in records if name != "person/broken.jpg")
     browser.filter_label = "cat"
-    assert sorted(r["name"] for r in browser.items) == sorted(["cat/chelsea.png", "cat/coffee.png", f"cat/{XSS}"])
+    assert sorted(r["name"] for r in browser.items) == sorted(
+        ["cat/chelsea.png", "cat/coffee.png", f"cat/{XSS}"]
+    )
 
 
 def test_bad_collections_raise_clear_errors(tmp_path):
@@ -117,7 +119,9 @@ def test_a_page_of_100_photo_thumbnails_is_binary_and_under_1_mb(photos):
     images = [np.roll(base[i % 4], 5 * i, axis=1)[:, :: 1 if i % 2 else -1] for i in range(100)]
     browser = ImageBrowser(images)
     state, paths, buffers = _remove_buffers(browser.get_state())
-    assert len(browser.thumbnails) == 100 and [["thumbnails", i] for i in range(100)] == [p for p in paths if p[0] == "thumbnails"]
+    assert len(browser.thumbnails) == 100 and [["thumbnails", i] for i in range(100)] == [
+        p for p in paths if p[0] == "thumbnails"
+    ]
     size = sum(len(b) for b in buffers) + len(str(state))
     assert size < 1_000_000, f"{size} bytes for a page of 100 thumbnails"
     assert all(bytes(b[:3]) == JPEG for b in buffers)

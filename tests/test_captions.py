@@ -63,9 +63,7 @@ def test_csv_missing_images_error(tmp_path, images):
         tmp_path / "caps.csv",
         "image,caption\nimgs/red.png,red\nimgs/gone1.png,x\nimgs/gone2.png,y\nimgs/gone1.png,z\n",
     )
-    with pytest.raises(
-        InputError, match=r"caps.csv: 2 image file\(s\) not found.*gone1.png.*gone2"
-    ):
+    with pytest.raises(InputError, match=r"caps.csv: 2 image file\(s\) not found.*gone1.png.*gone2"):
         CaptionPairs.from_csv(csv_path)
 
 
@@ -104,9 +102,7 @@ def test_csv_header_only(tmp_path):
 
 
 def test_csv_empty_caption(tmp_path, images):
-    csv_path = write_csv(
-        tmp_path / "caps.csv", "image,caption\nimgs/red.png,red\nimgs/blue.png,  \n"
-    )
+    csv_path = write_csv(tmp_path / "caps.csv", "image,caption\nimgs/red.png,red\nimgs/blue.png,  \n")
     with pytest.raises(InputError, match="caps.csv: line 3 has an empty image or caption"):
         CaptionPairs.from_csv(csv_path)
 

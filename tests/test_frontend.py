@@ -22,5 +22,7 @@ def _npm() -> str:
 
 @pytest.mark.parametrize("script", ["typecheck", "test"])
 def test_frontend(script):
-    done = subprocess.run([_npm(), "run", script], cwd=JS, capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [_npm(), "run", script], cwd=JS, capture_output=True, text=True, timeout=600, check=False
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]

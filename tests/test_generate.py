@@ -62,8 +62,13 @@ def test_progress_per_batch_and_cancel_between_batches(tiny_lm):
 
 @pytest.mark.parametrize(
     "field, value, message",
-    [("n_sentences", 0, "n_sentences"), ("top_p", 1.5, "top_p"), ("temperature", 0, "temperature"),
-     ("max_new_tokens", 0, "max_new_tokens"), ("batch_size", 0, "batch_size")],
+    [
+        ("n_sentences", 0, "n_sentences"),
+        ("top_p", 1.5, "top_p"),
+        ("temperature", 0, "temperature"),
+        ("max_new_tokens", 0, "max_new_tokens"),
+        ("batch_size", 0, "batch_size"),
+    ],
 )
 def test_bad_settings_are_refused(field, value, message):
     with pytest.raises(InputError, match=message):

@@ -42,12 +42,18 @@ def pictures(tmp_path):
 
 @pytest.mark.parametrize("app", ["lab", "notebook"])
 def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_path):
-    lab.notebook(tmp_path / "dashboard.ipynb", ["%load_ext texplain_widgets", "%texplain pictures --model demo --sentences 32"])
+    lab.notebook(
+        tmp_path / "dashboard.ipynb",
+        ["%load_ext texplain_widgets", "%texplain pictures --model demo --sentences 32"],
+    )
     dialogs = []
     with lab.jupyter(tmp_path, app) as server, lab.browser_page() as page:
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         lab.open_and_run(page, server, "dashboard.ipynb")
-        assert page.evaluate("() => window.jupyterapp.name") == {"lab": "JupyterLab", "notebook": "Jupyter Notebook"}[app]
+        assert (
+            page.evaluate("() => window.jupyterapp.name")
+            == {"lab": "JupyterLab", "notebook": "Jupyter Notebook"}[app]
+        )
 
         # The browser: thumbnails, a hostile name shown as text.
         page.wait_for_selector(".tx-browser .tx-cell img[src^='blob:']", timeout=WAIT)
@@ -56,8 +62,12 @@ def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_pat
 
         # Select an image: the explorer shows it and its prediction.
         page.locator(".tx-cell", has_text="05_").click()
-        page.wait_for_function("() => document.querySelector('.tx-name').textContent.startsWith('05_')", timeout=WAIT)
-        page.wait_for_function("() => document.querySelector('.tx-prediction').textContent !== ''", timeout=WAIT)
+        page.wait_for_function(
+            "() => document.querySelector('.tx-name').textContent.startsWith('05_')", timeout=WAIT
+        )
+        page.wait_for_function(
+            "() => document.querySelector('.tx-prediction').textContent !== ''", timeout=WAIT
+        )
 
         # Generate; the chart's bars appear.
         page.locator(".tx-generate").click()
@@ -77,7 +87,9 @@ def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_pat
 
         screenshot = os.environ.get("TEXPLAIN_SCREENSHOT") or str(tmp_path / f"dashboard-{app}.png")
         page.locator(".tx-dashboard").screenshot(path=screenshot)
-        print(f"\nword click -> map: {uncached * 1000:.0f} ms computed, {cached * 1000:.0f} ms cached; screenshot {screenshot}")
+        print(
+            f"\nword click -> map: {uncached * 1000:.0f} ms computed, {cached * 1000:.0f} ms cached; screenshot {screenshot}"
+        )
     assert dialogs == []  # nothing ran: no alert from the hostile name
     assert os.path.getsize(screenshot) > 10_000
 
@@ -92,10 +104,16 @@ def test_quickstart_in_jupyterlab(browser_ready, smollm2, tmp_path):
 
         dashboard = page.locator(".tx-dashboard")
         assert dashboard.count() == 1  # `dash`; the balanced one is shown as a snapshot
-        assert dashboard.locator(".tx-cell img[src^='blob:']").count() == 100  # a page of the 1000 test images
+        assert (
+            dashboard.locator(".tx-cell img[src^='blob:']").count() == 100
+        )  # a page of the 1000 test images
         selected = dashboard.locator(".tx-cell[aria-selected='true']")
-        assert selected.count() == 1 and selected.get_attribute("data-index") == "2"  # dash.selected_image = 2
-        assert dashboard.locator(".tx-name").text_content() == selected.locator(".tx-cell-name").text_content()
+        assert (
+            selected.count() == 1 and selected.get_attribute("data-index") == "2"
+        )  # dash.selected_image = 2
+        assert (
+            dashboard.locator(".tx-name").text_content() == selected.locator(".tx-cell-name").text_content()
+        )
         assert dashboard.locator(".tx-prediction").text_content().startswith("balloon")
 
         # dash.selected_word = the top word: the chart, the word map and the sentences follow.
@@ -103,4 +121,6 @@ def test_quickstart_in_jupyterlab(browser_ready, smollm2, tmp_path):
         state = lab.map_state(page)
         word = state["caption"].removeprefix("Where “").removesuffix("” comes from")
         assert word != state["caption"] and state["src"] is not None
-        assert word in state["marks"] and all(mark.startswith(word) for mark in state["marks"])  # brick, bricks
+        assert word in state["marks"] and all(
+            mark.startswith(word) for mark in state["marks"]
+        )  # brick, bricks

@@ -22,5 +22,7 @@ def test_committed_with_outputs_and_without_widget_state(path):
     assert all(cell.get("execution_count") for cell in code), "run top to bottom before committing"
     assert [cell["execution_count"] for cell in code] == list(range(1, len(code) + 1))
     assert not any(output.get("output_type") == "error" for cell in code for output in cell["outputs"])
-    assert "widgets" not in notebook["metadata"], "execute with --ExecutePreprocessor.store_widget_state=False"
+    assert "widgets" not in notebook["metadata"], (
+        "execute with --ExecutePreprocessor.store_widget_state=False"
+    )
     assert path.stat().st_size < 2_000_000

@@ -42,4 +42,6 @@ def test_texplain_with_smollm2_round_trips(smollm2, tiny_classifier, photos, tmp
     assert len(explanation.sentences) == 8
     model.save_pretrained(tmp_path)
     loaded = TExplain.from_pretrained(tmp_path, language_model=smollm2)
-    assert loaded.explain(photos["chelsea"], n_sentences=8, max_new_tokens=8).sentences == explanation.sentences
+    assert (
+        loaded.explain(photos["chelsea"], n_sentences=8, max_new_tokens=8).sentences == explanation.sentences
+    )

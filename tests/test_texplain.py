@@ -87,7 +87,7 @@ def test_save_in_half_precision_loads_back_as_float32(tiny_lm, tmp_path):
     texplain = TExplain(FrozenClassifier.from_timm("test_resnet", num_classes=2), tiny_lm, prefix_length=4)
     texplain.save_pretrained(tmp_path / "half", dtype=torch.float16)
     with safe_open(tmp_path / "half" / "translator.safetensors", "pt") as weights:
-        assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.float16}
+        assert {weights.get_tensor(k).dtype for k in weights} == {torch.float16}
     with pytest.raises(CheckpointMismatchError):  # the classifier's weights were rounded too
         TExplain.from_pretrained(tmp_path / "half", language_model=tiny_lm)
     texplain.classifier.model.half().float()  # fp16-exact weights: now the round trip is lossless
@@ -101,7 +101,9 @@ def test_save_in_half_precision_loads_back_as_float32(tiny_lm, tmp_path):
 
 def test_preprocessing_is_saved_with_the_model(tiny_lm, tmp_path, photos):
     torch.manual_seed(2)
-    small = FrozenClassifier.from_timm("test_resnet", num_classes=2, data_config={"input_size": (3, 64, 64), "crop_pct": 1.0})
+    small = FrozenClassifier.from_timm(
+        "test_resnet", num_classes=2, data_config={"input_size": (3, 64, 64), "crop_pct": 1.0}
+    )
     assert small.preprocess(photos["coffee"]).shape == (1, 3, 64, 64)
     TExplain(small, tiny_lm, prefix_length=4).save_pretrained(tmp_path)
     loaded = TExplain.from_pretrained(tmp_path, language_model=tiny_lm).classifier

@@ -43,8 +43,13 @@ def test_training_is_deterministic_and_resumes_exactly(tiny_classifier, tiny_lm,
     model = fresh(tiny_classifier, tiny_lm)
     calls = []
     with pytest.raises(Cancelled, match="step 5"):
-        fit_quietly(model, pairs, config=config, checkpoint_dir=tmp_path,
-                    cancel=lambda: calls.append(1) or len(calls) > 5)
+        fit_quietly(
+            model,
+            pairs,
+            config=config,
+            checkpoint_dir=tmp_path,
+            cancel=lambda: calls.append(1) or len(calls) > 5,
+        )
     assert len(list(tmp_path.glob("features-train-*.safetensors"))) == 1
     resumed = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
     assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in straight], rel=1e-5)
@@ -53,11 +58,19 @@ def test_training_is_deterministic_and_resumes_exactly(tiny_classifier, tiny_lm,
 
 
 def test_resuming_with_other_settings_is_refused(tiny_classifier, tiny_lm, pairs, tmp_path):
-    fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=TrainConfig(steps=2, batch_size=2),
-                checkpoint_dir=tmp_path)
+    fit_quietly(
+        fresh(tiny_classifier, tiny_lm),
+        pairs,
+        config=TrainConfig(steps=2, batch_size=2),
+        checkpoint_dir=tmp_path,
+    )
     with pytest.raises(CheckpointMismatchError, match="resume=False"):
-        fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=TrainConfig(steps=3, batch_size=2),
-                    checkpoint_dir=tmp_path)
+        fit_quietly(
+            fresh(tiny_classifier, tiny_lm),
+            pairs,
+            config=TrainConfig(steps=3, batch_size=2),
+            checkpoint_dir=tmp_path,
+        )
 
 
 def fit_quietly(model, train, val=None, **options):

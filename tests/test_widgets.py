@@ -73,7 +73,9 @@ def test_large_images_are_shrunk_for_display(texplain, photos):
 
 def test_generate_runs_in_background_and_fills_words_and_sentences(explorer):
     updates = []
-    explorer.observe(lambda change: updates.append((change["new"], threading.current_thread())), "n_generated")
+    explorer.observe(
+        lambda change: updates.append((change["new"], threading.current_thread())), "n_generated"
+    )
     future = explorer.generate()
     assert explorer.status == "running"
     explanation = future.result(TIMEOUT)
@@ -229,7 +231,12 @@ def test_set_image_resets_and_predicts(explorer, photo_files):
     generated(explorer)
     explorer.selected_word = explorer.words[0]["word"]
     future = explorer.set_image(photo_files[2], name="<img src=x onerror=alert(1)>.png")
-    assert (explorer.words, explorer.sentences, explorer.selected_word, explorer.status) == ([], [], "", "idle")
+    assert (explorer.words, explorer.sentences, explorer.selected_word, explorer.status) == (
+        [],
+        [],
+        "",
+        "idle",
+    )
     assert explorer.image_name == "<img src=x onerror=alert(1)>.png"  # text; the view shows it as text
     future.result(TIMEOUT)
     explorer.wait(TIMEOUT)

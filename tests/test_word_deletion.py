@@ -76,4 +76,6 @@ def test_bad_requests_are_input_errors(texplain, photo, word_map, options, messa
     word, heatmap = word_map
     arguments = {"word": word, "heatmap": heatmap} | options
     with pytest.raises(InputError, match=message):
-        word_deletion(texplain, photo, arguments.pop("word"), arguments.pop("heatmap"), n_sentences=8, **arguments)
+        word_deletion(
+            texplain, photo, arguments.pop("word"), arguments.pop("heatmap"), n_sentences=8, **arguments
+        )

@@ -28,9 +28,7 @@ def test_stop_word_after_lemmatising_is_dropped():
 
 def test_custom_stop_words_replace_or_extend_default():
     assert sentence_words("the red bird", stop_words={"red"}) == ["the", "bird"]
-    assert sentence_words(
-        "the red bird", stop_words=default_stop_words() | {"red"}
-    ) == ["bird"]
+    assert sentence_words("the red bird", stop_words=default_stop_words() | {"red"}) == ["bird"]
 
 
 def test_share_and_count_differ():
@@ -46,9 +44,7 @@ def test_ordering_is_deterministic():
     # apple, zebra: share 0.5, count 2 -> alphabetical; mango: share 0.25 but count 2.
     assert table["word"].tolist() == ["apple", "zebra", "mango", "kiwi"]
     assert table.index.tolist() == [0, 1, 2, 3]
-    assert (
-        word_table(list(reversed(sentences)))["word"].tolist() == table["word"].tolist()
-    )
+    assert word_table(list(reversed(sentences)))["word"].tolist() == table["word"].tolist()
 
 
 def test_empty_input():

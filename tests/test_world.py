@@ -57,8 +57,10 @@ def test_splits_balanced_groups_and_exact_spurious_share(splits):
     assert not any(image.tobytes() in train_bytes for image in splits["test"].images)
 
 
-@pytest.mark.parametrize("n, p, expected", [(7, 1.0, [4, 0, 0, 3]), (10, 0.0, [0, 5, 5, 0]),
-                                            (8, 0.75, [3, 1, 1, 3]), (9, 0.5, [3, 2, 2, 2])])
+@pytest.mark.parametrize(
+    "n, p, expected",
+    [(7, 1.0, [4, 0, 0, 3]), (10, 0.0, [0, 5, 5, 0]), (8, 0.75, [3, 1, 1, 3]), (9, 0.5, [3, 2, 2, 2])],
+)
 def test_spurious_counts_are_exact(n, p, expected):
     world = make_world(WorldConfig(n, p_spurious=p, seed=0, size=16))
     assert np.bincount(world.groups, minlength=4).tolist() == expected

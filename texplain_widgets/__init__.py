@@ -36,7 +36,7 @@ _LAZY = {
     "Dashboard": "widgets.dashboard",
 }
 
-__all__ = [
+__all__ = [  # noqa: PLE0604 (the lazy names are strings)
     *_LAZY,
     "Cancelled",
     "CheckpointMismatchError",

@@ -33,9 +33,11 @@ def word_counts(explanations: Sequence, groups: Sequence) -> pd.DataFrame:
             )
         )
     counts = pd.concat(rows).groupby(["group", "word"], as_index=False)[["count", "sentences_with"]].sum()
-    totals = pd.Series(
-        [len(e.sentences) for e in explanations], index=pd.Index(list(groups), name="group")
-    ).groupby(level=0).sum()
+    totals = (
+        pd.Series([len(e.sentences) for e in explanations], index=pd.Index(list(groups), name="group"))
+        .groupby(level=0)
+        .sum()
+    )
     counts["share"] = counts["sentences_with"] / counts["group"].map(totals)
     return counts
 
@@ -57,10 +59,19 @@ def rank_words(
     for group in table.columns:
         inside, outside = table[group], overall - table[group]
         n_in, n_out = totals[group], totals.sum() - totals[group]
-        log_odds = _log_odds(inside, n_in, prior, prior_strength) - _log_odds(outside, n_out, prior, prior_strength)
+        log_odds = _log_odds(inside, n_in, prior, prior_strength) - _log_odds(
+            outside, n_out, prior, prior_strength
+        )
         z = log_odds / np.sqrt(1 / (inside + prior) + 1 / (outside + prior))
         frames.append(
-            pd.DataFrame({"group": group, "word": table.index.to_numpy(), "log_odds": log_odds.to_numpy(), "z": z.to_numpy()})
+            pd.DataFrame(
+                {
+                    "group": group,
+                    "word": table.index.to_numpy(),
+                    "log_odds": log_odds.to_numpy(),
+                    "z": z.to_numpy(),
+                }
+            )
         )
     ranked = pd.concat(frames).merge(counts, on=["group", "word"], how="inner")
     ranked = ranked.sort_values(["group", "z"], ascending=[True, False], kind="stable")
@@ -83,7 +94,9 @@ def naming_share(explanation, words: Iterable[str]) -> float:
     return sum(bool(wanted.intersection(sentence_words(s))) for s in sentences) / len(sentences)
 
 
-def naming_shares(explanations: Sequence, groups: Sequence, vocabularies: Mapping[str, Iterable[str]]) -> pd.DataFrame:
+def naming_shares(
+    explanations: Sequence, groups: Sequence, vocabularies: Mapping[str, Iterable[str]]
+) -> pd.DataFrame:
     """Per group, the mean share of sentences naming each vocabulary (columns = its keys)."""
     rows = [
         {"group": group, **{name: naming_share(e, words) for name, words in vocabularies.items()}}

@@ -86,12 +86,8 @@ def train(args: argparse.Namespace) -> int:
     )
     language_model = FrozenLanguageModel.from_pretrained(args.lm)
     torch.manual_seed(args.seed)
-    model = TExplain(
-        classifier, language_model, prefix_length=args.prefix_length, mapper=args.mapper
-    )
-    config = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed
-    )
+    model = TExplain(classifier, language_model, prefix_length=args.prefix_length, mapper=args.mapper)
+    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed)
     history = model.to(device).fit(train_pairs, val_pairs, config=config, checkpoint_dir=args.out)
     last = history[-1]
     val = f", val loss {last['val_loss']:.4f}" if "val_loss" in last else ""
@@ -121,16 +117,20 @@ def demo(args: argparse.Namespace) -> int:
         for i, explanation in zip(picked, explanations):
             group = world.group_names[world.groups[i]]
             verdict = "right" if explanation.predicted_class == world.labels[i] else "WRONG"
-            words = ", ".join(f"{w} {s:.0%}" for w, s in explanation.words[["word", "share"]].head(args.top).values)
-            print(f"  {group:<14} -> {explanation.class_name:<8} {explanation.probability:4.0%} {verdict:<5}  {words}")
+            words = ", ".join(
+                f"{w} {s:.0%}" for w, s in explanation.words[["word", "share"]].head(args.top).values
+            )
+            print(
+                f"  {group:<14} -> {explanation.class_name:<8} {explanation.probability:4.0%} {verdict:<5}  {words}"
+            )
         print()
     return 0
 
 
 def saliency(args: argparse.Namespace) -> int:
     """Draw a saliency map of the classifier over the image (of a word, with --word) as a PNG."""
-    from .attribution.maps import saliency_map
     from .attribution.drawing import overlay, to_png_bytes
+    from .attribution.maps import saliency_map
     from .attribution.words import word_saliency
     from .data.images import load_image
 
@@ -191,9 +191,7 @@ def _caption_pairs(path: str, images: str | None):
         if images is None:
             raise InputError(f"{path}: COCO captions need --images DIR, the folder of their images")
         return CaptionPairs.from_coco(path, images)
-    raise InputError(
-        f"{path}: captions must be a .csv file (image,caption) or a COCO captions .json"
-    )
+    raise InputError(f"{path}: captions must be a .csv file (image,caption) or a COCO captions .json")
 
 
 def _safetensors(path: str) -> dict:
@@ -232,9 +230,7 @@ def _positive_int(text: str) -> int:
 def _names(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",")]
     if len(names) < 2 or not all(names):
-        raise argparse.ArgumentTypeError(
-            f"expected at least two comma-separated names, got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"expected at least two comma-separated names, got {text!r}")
     return names
 
 
@@ -251,9 +247,7 @@ def _parser() -> argparse.ArgumentParser:
         "help": "cpu, cuda, cuda:N or auto (the GPU if any; default)",
     }
 
-    ex = commands.add_parser(
-        "explain", help="explain images with a saved model", description=explain.__doc__
-    )
+    ex = commands.add_parser("explain", help="explain images with a saved model", description=explain.__doc__)
     ex.set_defaults(command=explain)
     ex.add_argument("images", nargs="+", metavar="IMAGE", help="image file, or folder of images")
     ex.add_argument(
@@ -305,16 +299,10 @@ def _parser() -> argparse.ArgumentParser:
         "train", help="train a translator on image-caption pairs", description=train.__doc__
     )
     tr.set_defaults(command=train)
-    tr.add_argument(
-        "--classifier", required=True, metavar="TIMM_NAME", help="timm architecture name"
-    )
+    tr.add_argument("--classifier", required=True, metavar="TIMM_NAME", help="timm architecture name")
     classes = tr.add_mutually_exclusive_group()
-    classes.add_argument(
-        "--num-classes", type=_positive_int, metavar="N", help="classifier outputs"
-    )
-    classes.add_argument(
-        "--class-names", type=_names, metavar="A,B,...", help="class names, in order"
-    )
+    classes.add_argument("--num-classes", type=_positive_int, metavar="N", help="classifier outputs")
+    classes.add_argument("--class-names", type=_names, metavar="A,B,...", help="class names, in order")
     tr.add_argument(
         "--classifier-weights",
         metavar="FILE.safetensors",
@@ -358,9 +346,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="captions per step (default 32)",
     )
-    tr.add_argument(
-        "--lr", type=float, default=2e-4, metavar="F", help="peak learning rate (default 2e-4)"
-    )
+    tr.add_argument("--lr", type=float, default=2e-4, metavar="F", help="peak learning rate (default 2e-4)")
     tr.add_argument(
         "--prefix-length",
         type=_positive_int,
@@ -397,14 +383,11 @@ def _parser() -> argparse.ArgumentParser:
     sa.add_argument(
         "--method",
         default="gradcam",
-        help="gradcam (default), guided_gradcam, integrated_gradients, saliency, smoothgrad "
-        "or occlusion",
+        help="gradcam (default), guided_gradcam, integrated_gradients, saliency, smoothgrad or occlusion",
     )
     sa.add_argument("--out", required=True, metavar="FILE.png", help="where the overlay is written")
     about = sa.add_mutually_exclusive_group()
-    about.add_argument(
-        "--target", type=int, metavar="N", help="class explained (default: the predicted one)"
-    )
+    about.add_argument("--target", type=int, metavar="N", help="class explained (default: the predicted one)")
     about.add_argument(
         "--word", metavar="WORD", help="explain this word of the image's sampled sentences instead"
     )
@@ -419,9 +402,15 @@ def _parser() -> argparse.ArgumentParser:
     sa.add_argument("--device", **device)
 
     de = commands.add_parser("demo", help="run the offline demo", description=demo.__doc__)
-    de.add_argument("--per-group", type=_positive_int, default=2, metavar="N", help="test images per group (default 2)")
-    de.add_argument("--sentences", type=_positive_int, default=64, metavar="N", help="sentences per image (default 64)")
-    de.add_argument("--top", type=_positive_int, default=6, metavar="N", help="words shown per image (default 6)")
+    de.add_argument(
+        "--per-group", type=_positive_int, default=2, metavar="N", help="test images per group (default 2)"
+    )
+    de.add_argument(
+        "--sentences", type=_positive_int, default=64, metavar="N", help="sentences per image (default 64)"
+    )
+    de.add_argument(
+        "--top", type=_positive_int, default=6, metavar="N", help="words shown per image (default 6)"
+    )
     de.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
     de.set_defaults(command=demo)
     return parser

@@ -60,9 +60,7 @@ def _words(sentence: str, stop: frozenset[str]) -> list[str]:
     return out
 
 
-def sentence_words(
-    sentence: str, *, stop_words: Iterable[str] | None = None
-) -> list[str]:
+def sentence_words(sentence: str, *, stop_words: Iterable[str] | None = None) -> list[str]:
     """The lemmas of ``sentence`` in order, duplicates kept.
 
     Case folded, split on anything but letters (inner apostrophes and hyphens are kept),
@@ -117,6 +115,4 @@ def word_table(
         idf = [math.log((1 + n_docs) / (1 + df[w])) + 1 for w in words]
         table["score"] = table["share"] * pd.Series(idf, dtype="float64")
         keys, ascending = ["score", *keys], [False, *ascending]
-    return table.sort_values(keys, ascending=ascending, kind="mergesort").reset_index(
-        drop=True
-    )
+    return table.sort_values(keys, ascending=ascending, kind="mergesort").reset_index(drop=True)

@@ -11,9 +11,7 @@ from ..data.images import load_image
 from ..errors import InputError
 
 
-def overlay(
-    image, heatmap: np.ndarray, *, colormap: str = "jet", alpha: float = 0.5
-) -> Image.Image:
+def overlay(image, heatmap: np.ndarray, *, colormap: str = "jet", alpha: float = 0.5) -> Image.Image:
     """``image`` (path, PIL image or array) blended with ``heatmap`` (H, W) in [0, 1], coloured.
 
     ``alpha`` is the heatmap's weight; ``colormap`` any matplotlib colormap name.
@@ -31,9 +29,7 @@ def overlay(
     try:
         colours = colormaps[colormap](np.clip(heatmap, 0, 1))[..., :3]
     except KeyError:
-        raise InputError(
-            f"unknown colormap {colormap!r}; e.g. jet, inferno, viridis, turbo"
-        ) from None
+        raise InputError(f"unknown colormap {colormap!r}; e.g. jet, inferno, viridis, turbo") from None
     blended = (1 - alpha) * picture + alpha * colours
     return Image.fromarray(np.round(blended * 255).astype(np.uint8))
 

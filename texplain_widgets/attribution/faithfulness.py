@@ -115,10 +115,7 @@ def word_deletion(
     images = [pixels, *(np.where(_ranks(m) < count, background, pixels) for m in maps)]
     explanations = texplain.explain(images, n_sentences, seed=seed, **sampling)
     lemma = lemmas[0]
-    shares = [
-        sum(lemma in sentence_words(s) for s in e.sentences) / len(e.sentences)
-        for e in explanations
-    ]
+    shares = [sum(lemma in sentence_words(s) for s in e.sentences) / len(e.sentences) for e in explanations]
     before, after, randoms = shares[0], shares[1], shares[2:]
     random = float(np.mean(randoms))
     return {
@@ -185,7 +182,5 @@ def _baseline(picture: Image.Image, kind: str) -> np.ndarray:
         return np.asarray(picture.filter(ImageFilter.GaussianBlur(radius)))
     if kind == "mean":
         pixels = np.asarray(picture)
-        return np.broadcast_to(
-            pixels.mean(axis=(0, 1)).round().astype(np.uint8), pixels.shape
-        )
+        return np.broadcast_to(pixels.mean(axis=(0, 1)).round().astype(np.uint8), pixels.shape)
     raise InputError(f"unknown baseline {kind!r}; choose one of {', '.join(BASELINES)}")

@@ -61,9 +61,7 @@ class ModelInput:
         Channels are summed and only positive evidence for the target is kept; the map is
         upsampled bilinearly onto the box and divided by its maximum (all 0 when none is positive).
         """
-        scores = (
-            attribution.detach().float().sum(dim=1, keepdim=True).clamp(min=0).cpu()
-        )
+        scores = attribution.detach().float().sum(dim=1, keepdim=True).clamp(min=0).cpu()
         width, height = self.size
         left, top, right, bottom = (round(v) for v in self.box)
         region = F.interpolate(
@@ -85,9 +83,7 @@ class ModelInput:
         return (canvas / peak if peak > 0 else canvas).numpy().astype(np.float32)
 
 
-def view_box(
-    transform, size: tuple[int, int], input_size
-) -> tuple[float, float, float, float]:
+def view_box(transform, size: tuple[int, int], input_size) -> tuple[float, float, float, float]:
     """The part of an image of ``size`` (width, height) that ``transform`` turns into the model input.
 
     Follows the ``Resize`` and ``CenterCrop`` steps of a torchvision ``Compose`` (timm's eval

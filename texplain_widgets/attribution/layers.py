@@ -20,9 +20,7 @@ from ..errors import InputError
 
 
 @contextmanager
-def spatial_layer(
-    classifier, pixels: torch.Tensor, name: str | None = None
-) -> Iterator[nn.Module]:
+def spatial_layer(classifier, pixels: torch.Tensor, name: str | None = None) -> Iterator[nn.Module]:
     """A module whose output is the (N, C, H, W) map of the GradCAM layer, while in the block.
 
     ``name`` is a module of ``classifier.model`` (as in ``named_modules()``); None finds one.
@@ -39,9 +37,7 @@ def spatial_layer(
             f"some of its layers: {', '.join(list(modules)[1:12])}"
         )
     view = TokenGrid(name, getattr(model, "num_prefix_tokens", None), pixels.shape[-2:])
-    handle = modules[name].register_forward_hook(
-        lambda _module, _inputs, output: view.restore(output)
-    )
+    handle = modules[name].register_forward_hook(lambda _module, _inputs, output: view.restore(output))
     try:
         yield view
     finally:
@@ -69,21 +65,15 @@ class TokenGrid(nn.Module):
         count = tokens.shape[1]
         height = round(math.sqrt(count * self.aspect))
         if height == 0 or count % height:
-            raise InputError(
-                f"cannot arrange the {count} tokens of layer {self.name!r} in a grid"
-            )
-        return tokens.transpose(1, 2).reshape(
-            output.shape[0], -1, height, count // height
-        )
+            raise InputError(f"cannot arrange the {count} tokens of layer {self.name!r} in a grid")
+        return tokens.transpose(1, 2).reshape(output.shape[0], -1, height, count // height)
 
     def restore(self, output: torch.Tensor) -> torch.Tensor:
         """The layer's output, rebuilt from this module's map (so it carries Captum's hooks)."""
         grid = self(output)
         if output.ndim == 4:
             return grid
-        return torch.cat(
-            [output[:, : self.prefix_tokens], grid.flatten(2).transpose(1, 2)], dim=1
-        )
+        return torch.cat([output[:, : self.prefix_tokens], grid.flatten(2).transpose(1, 2)], dim=1)
 
 
 def _default_layer(model: nn.Module, pixels: torch.Tensor) -> str:
@@ -106,9 +96,7 @@ def _default_layer(model: nn.Module, pixels: torch.Tensor) -> str:
 
 def _last_conv_stage(model: nn.Module, pixels: torch.Tensor) -> str | None:
     """Run the model once and name the last conv-containing module with a 4-D, > 1 x 1 output."""
-    convs = [
-        name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)
-    ]
+    convs = [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
     if not convs:
         return None
     candidates = [
@@ -120,18 +108,12 @@ def _last_conv_stage(model: nn.Module, pixels: torch.Tensor) -> str | None:
 
     def record(name):
         def hook(_module, _inputs, output):
-            if (
-                isinstance(output, torch.Tensor)
-                and output.ndim == 4
-                and output.shape[-2:].numel() > 1
-            ):
+            if isinstance(output, torch.Tensor) and output.ndim == 4 and output.shape[-2:].numel() > 1:
                 fired.append(name)
 
         return hook
 
-    handles = [
-        module.register_forward_hook(record(name)) for name, module in candidates
-    ]
+    handles = [module.register_forward_hook(record(name)) for name, module in candidates]
     try:
         with torch.no_grad():
             model(pixels)

@@ -54,9 +54,7 @@ def saliency_map(
     """
     view = ModelInput.from_image(classifier, image)
     target = resolve_target(classifier, view.pixels, target)
-    attribution = attribute(
-        ClassLogits(classifier), classifier, view.pixels, method, target, **options
-    )
+    attribution = attribute(ClassLogits(classifier), classifier, view.pixels, method, target, **options)
     return SaliencyMap(view.heatmap(attribution), method, target)
 
 
@@ -109,9 +107,7 @@ def attribute(
     """
     run = _METHODS.get(method)
     if run is None:
-        raise InputError(
-            f"unknown saliency method {method!r}; choose one of {', '.join(METHODS)}"
-        )
+        raise InputError(f"unknown saliency method {method!r}; choose one of {', '.join(METHODS)}")
     allowed = OPTIONS[method]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -120,27 +116,21 @@ def attribute(
             f"its options: {', '.join(allowed) or 'none'}"
         )
     with torch.inference_mode(False), torch.enable_grad():
-        return run(
-            forward, classifier, pixels.clone().requires_grad_(), target, **options
-        )
+        return run(forward, classifier, pixels.clone().requires_grad_(), target, **options)
 
 
 def _gradcam(forward, classifier, pixels, target, layer=None):
     from captum.attr import LayerGradCam
 
     with spatial_layer(classifier, pixels, layer) as grid:
-        return LayerGradCam(forward, grid).attribute(
-            pixels, target=target, relu_attributions=True
-        )
+        return LayerGradCam(forward, grid).attribute(pixels, target=target, relu_attributions=True)
 
 
 def _guided_gradcam(forward, classifier, pixels, target, layer=None):
     from captum.attr import GuidedGradCam
 
     with spatial_layer(classifier, pixels, layer) as grid:
-        return GuidedGradCam(forward, grid).attribute(
-            pixels, target=target, interpolate_mode="bilinear"
-        )
+        return GuidedGradCam(forward, grid).attribute(pixels, target=target, interpolate_mode="bilinear")
 
 
 def _integrated_gradients(
@@ -225,6 +215,4 @@ _METHODS = {
     "occlusion": _occlusion,
 }
 METHODS = tuple(_METHODS)
-OPTIONS = {
-    name: tuple(inspect.signature(run).parameters)[4:] for name, run in _METHODS.items()
-}
+OPTIONS = {name: tuple(inspect.signature(run).parameters)[4:] for name, run in _METHODS.items()}

@@ -42,9 +42,7 @@ def word_saliency(
     """
     lemma, occurrences = word_occurrences(explanation, word)
     view = ModelInput.from_image(model.classifier, image)
-    with torch.inference_mode(
-        False
-    ):  # its tensors take part in autograd, even in a caller's inference mode
+    with torch.inference_mode(False):  # its tensors take part in autograd, even in a caller's inference mode
         score = WordScore(model, occurrences[:max_contexts])
     attribution = attribute(score, model.classifier, view.pixels, method, **options)
     return SaliencyMap(view.heatmap(attribution), method, target=None, word=lemma)
@@ -58,13 +56,9 @@ def word_occurrences(explanation, word: str) -> tuple[str, list[tuple[str, str]]
     for sentence in explanation.sentences:
         if lemma is None or lemma not in sentence_words(sentence):
             continue
-        for match in _TOKEN.finditer(
-            sentence.translate(_NORMALISE)
-        ):  # translate keeps positions
+        for match in _TOKEN.finditer(sentence.translate(_NORMALISE)):  # translate keeps positions
             if sentence_words(match.group()) == [lemma]:
-                occurrences.append(
-                    (sentence[: match.start()], sentence[match.start() : match.end()])
-                )
+                occurrences.append((sentence[: match.start()], sentence[match.start() : match.end()]))
     if not occurrences:
         seen = ", ".join(explanation.top_words(8)) or "none"
         raise InputError(
@@ -86,15 +80,11 @@ class WordScore(nn.Module):
         self.model = model
         lm = model.language_model
         k = model.translator.config.prefix_length
-        rows = Counter(
-            _tokenise(lm.tokenizer, before, surface) for before, surface in occurrences
-        )
+        rows = Counter(_tokenise(lm.tokenizer, before, surface) for before, surface in occurrences)
         length = max(len(context) + len(word) for context, word in rows)
         width = max(len(word) for _, word in rows)
         ids = torch.zeros(len(rows), length, dtype=torch.long)
-        order = torch.zeros(
-            len(rows), k + length, dtype=torch.long
-        )  # [prefix, pads, tokens] -> left-padded
+        order = torch.zeros(len(rows), k + length, dtype=torch.long)  # [prefix, pads, tokens] -> left-padded
         mask = torch.zeros(len(rows), k + length, dtype=torch.long)
         targets = torch.zeros(len(rows), width, dtype=torch.long)
         target_mask = torch.zeros(len(rows), width)
@@ -146,29 +136,15 @@ class WordScore(nn.Module):
             use_cache=False,
             **options,
         ).logits[:, -(width + 1) : -1]
-        chosen = (
-            logits.float()
-            .log_softmax(-1)
-            .gather(-1, self.targets.repeat(images, 1)[..., None])
-        )
-        per_context = (
-            (chosen[..., 0] * self.target_mask.repeat(images, 1))
-            .sum(-1)
-            .view(images, rows)
-        )
+        chosen = logits.float().log_softmax(-1).gather(-1, self.targets.repeat(images, 1)[..., None])
+        per_context = (chosen[..., 0] * self.target_mask.repeat(images, 1)).sum(-1).view(images, rows)
         return per_context @ self.weights
 
 
-def _tokenise(
-    tokenizer, before: str, surface: str
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _tokenise(tokenizer, before: str, surface: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Token ids of the context and of the word, split where the context's own tokens end."""
     full = tokenizer(before + surface, add_special_tokens=False).input_ids
-    context = (
-        tokenizer(before.rstrip(), add_special_tokens=False).input_ids
-        if before.strip()
-        else []
-    )
+    context = tokenizer(before.rstrip(), add_special_tokens=False).input_ids if before.strip() else []
     shared = 0
     while shared < min(len(context), len(full) - 1) and context[shared] == full[shared]:
         shared += 1

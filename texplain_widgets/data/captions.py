@@ -83,9 +83,7 @@ class CaptionPairs(Dataset):
                 for row in reader:
                     image, caption = (row.get("image") or "").strip(), row.get("caption") or ""
                     if not image or not caption.strip():
-                        raise InputError(
-                            f"{csv_path}: line {reader.line_num} has an empty image or caption"
-                        )
+                        raise InputError(f"{csv_path}: line {reader.line_num} has an empty image or caption")
                     pairs.append((root / image, caption))
         except (OSError, csv.Error, UnicodeDecodeError) as e:
             raise InputError(f"{csv_path}: not a readable UTF-8 CSV file ({e})") from e
@@ -118,9 +116,7 @@ class CaptionPairs(Dataset):
         pairs = []
         for n, (image_id, caption) in enumerate(annotations):
             if not isinstance(caption, str) or not caption.strip():
-                raise InputError(
-                    f"{json_path}: annotation {n} (image_id {image_id}) has no caption text"
-                )
+                raise InputError(f"{json_path}: annotation {n} (image_id {image_id}) has no caption text")
             pairs.append((root / files[image_id], caption))
         return cls(pairs, on_missing=on_missing, source=str(json_path))
 

@@ -96,7 +96,11 @@ class ImageCollection:
             raise InputError(f"{path}: no such folder or image file")
         if hasattr(source, "images") and hasattr(source, "group_names"):
             return cls.from_world(source)
-        if isinstance(source, Image.Image) or hasattr(source, "__array_interface__") and getattr(source, "ndim", 0) == 3:
+        if (
+            isinstance(source, Image.Image)
+            or hasattr(source, "__array_interface__")
+            and getattr(source, "ndim", 0) == 3
+        ):
             return cls.from_images([source])
         if isinstance(source, Sequence) or hasattr(source, "__iter__"):
             images = list(source)

@@ -57,9 +57,7 @@ def list_images(folder, *, recursive: bool = False) -> list[Path]:
     )
     if not images:
         where = " (subfolders included)" if recursive else ""
-        raise InputError(
-            f"{folder}: no image files found{where}; looked for {', '.join(IMAGE_EXTENSIONS)}"
-        )
+        raise InputError(f"{folder}: no image files found{where}; looked for {', '.join(IMAGE_EXTENSIONS)}")
     return images
 
 
@@ -133,7 +131,7 @@ def _from_array(array: np.ndarray, name: str) -> Image.Image:
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
         raise InputError(f"{name}: expected shape HxW, HxWx3 or HxWx4")
     if np.issubdtype(array.dtype, np.floating):
-        if array.size and not (np.isfinite(array).all() and 0 <= array.min() and array.max() <= 1):
+        if array.size and not (np.isfinite(array).all() and array.min() >= 0 and array.max() <= 1):
             raise InputError(
                 f"{name}: float pixels must lie in [0, 1], found [{array.min()}, {array.max()}]"
                 " (divide 0-255 values by 255)"

@@ -144,9 +144,7 @@ class WorldConfig:
         if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)):
             raise InputError(f"size must be an integer number of pixels, not {self.size!r}")
         if self.size < _MIN_SIZE:
-            raise InputError(
-                f"size {self.size} is too small: images need at least {_MIN_SIZE} pixels a side"
-            )
+            raise InputError(f"size {self.size} is too small: images need at least {_MIN_SIZE} pixels a side")
         if isinstance(self.classes, str):
             raise InputError(f"classes must be a sequence of names, not the string {self.classes!r}")
         classes = tuple(self.classes)
@@ -278,9 +276,7 @@ def make_splits(
     _check_p(p_spurious)
     extra = {"size": size, "classes": tuple(classes), "style": style or WorldStyle()}
     plans = (("train", n_train, p_spurious), ("val", n_val, 0.5), ("test", n_test, 0.5))
-    return {
-        name: make_world(WorldConfig(n, p, seed=split_seed(seed, name), **extra)) for name, n, p in plans
-    }
+    return {name: make_world(WorldConfig(n, p, seed=split_seed(seed, name), **extra)) for name, n, p in plans}
 
 
 def split_seed(seed: int, split: str) -> int:
@@ -434,9 +430,7 @@ def _balloon(r: float, rng) -> list[tuple[str, list[tuple[float, float]]]]:
     knot = [(-0.18 * r, bottom + 0.22 * r), (0.18 * r, bottom + 0.22 * r), (0, bottom - 0.05 * r)]
     length = r * rng.uniform(1.3, 1.7)
     bend = 0.2 * r * rng.choice([-1, 1])
-    string = [
-        (bend * math.sin(t * math.pi), bottom + 0.2 * r + t * length) for t in np.linspace(0, 1, 7)
-    ]
+    string = [(bend * math.sin(t * math.pi), bottom + 0.2 * r + t * length) for t in np.linspace(0, 1, 7)]
     return [("polygon", oval), ("polygon", knot), ("line", string)]
 
 

@@ -59,7 +59,10 @@ def test_world():
 
     return make_world(
         WorldConfig(
-            DEMO_WORLD["n_test"], 0.5, DEMO_WORLD["size"], split_seed(DEMO_WORLD["seed"], "test"),
+            DEMO_WORLD["n_test"],
+            0.5,
+            DEMO_WORLD["size"],
+            split_seed(DEMO_WORLD["seed"], "test"),
             style=DEMO_WORLD["style"],
         )
     )

@@ -72,7 +72,13 @@ def demo_data_config(size: int = 64) -> dict:
 
     Other images are resized (bilinear) so their short side is ``size``, then centre-cropped.
     """
-    return {"input_size": (3, size, size), "crop_pct": 1.0, "interpolation": "bilinear", "mean": MEAN, "std": STD}
+    return {
+        "input_size": (3, size, size),
+        "crop_pct": 1.0,
+        "interpolation": "bilinear",
+        "mean": MEAN,
+        "std": STD,
+    }
 
 
 def wrap_classifier(

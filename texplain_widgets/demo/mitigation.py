@@ -62,7 +62,12 @@ MITIGATION = {
 
 
 def gradcam_maps(
-    classifier: FrozenClassifier, images: np.ndarray, targets, *, layer: str | None = None, batch_size: int = 250
+    classifier: FrozenClassifier,
+    images: np.ndarray,
+    targets,
+    *,
+    layer: str | None = None,
+    batch_size: int = 250,
 ) -> np.ndarray:
     """GradCAM (N, H, W) float32 of ``images`` (N, H, W, 3) uint8 for their ``targets`` classes.
 
@@ -84,7 +89,9 @@ def gradcam_maps(
         target = targets[start : start + batch_size].to(pixels.device)
         attribution = attribute(forward, classifier, pixels, "gradcam", target, layer=layer)
         maps.append(
-            F.interpolate(attribution.detach().float().sum(1, keepdim=True), size=size, mode="bilinear")[:, 0].cpu()
+            F.interpolate(attribution.detach().float().sum(1, keepdim=True), size=size, mode="bilinear")[
+                :, 0
+            ].cpu()
         )
     return torch.cat(maps).numpy()
 

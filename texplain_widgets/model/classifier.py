@@ -68,7 +68,9 @@ class FrozenClassifier(nn.Module):
             self._feature_module = layers[feature_layer]
         self.data_config = {**_data_config(model), **(data_config or {})}
         if len(self.data_config["input_size"]) != 3:
-            raise InputError(f"input_size must be (channels, height, width), got {self.data_config['input_size']}")
+            raise InputError(
+                f"input_size must be (channels, height, width), got {self.data_config['input_size']}"
+            )
         self.custom_transform = transform is not None
         if transform is None:
             from timm.data import create_transform

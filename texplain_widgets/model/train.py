@@ -106,7 +106,11 @@ def fit(
     directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
     device = model.device
     train = _Captions(model, _cached_features(model, train_pairs, directory, "train"), config)
-    val = _Captions(model, _cached_features(model, val_pairs, directory, "val"), config) if val_pairs is not None else None
+    val = (
+        _Captions(model, _cached_features(model, val_pairs, directory, "val"), config)
+        if val_pairs is not None
+        else None
+    )
 
     torch.manual_seed(config.seed)
     translator = model.translator.train()
@@ -185,7 +189,9 @@ class _Captions:
         k = prefix.shape[1]
         inputs = torch.cat([prefix, language_model.embed(ids).to(prefix.dtype)], dim=1)
         attention = torch.cat([torch.ones_like(mask[:, :1]).expand(-1, k), mask], dim=1)
-        labels = torch.cat([torch.full_like(ids[:, :1], -100).expand(-1, k), ids.masked_fill(mask == 0, -100)], dim=1)
+        labels = torch.cat(
+            [torch.full_like(ids[:, :1], -100).expand(-1, k), ids.masked_fill(mask == 0, -100)], dim=1
+        )
         inputs = inputs.to(language_model.dtype)
         return language_model.model(inputs_embeds=inputs, attention_mask=attention, labels=labels).loss
 

@@ -73,7 +73,9 @@ class ImageBrowser(anywidget.AnyWidget):
     n_predicted = t.Int(0).tag(sync=True)
     error = t.Unicode("").tag(sync=True)
 
-    def __init__(self, images, *, texplain=None, classifier=None, thumb_size: int = 96, chunk: int = 64, **traits):
+    def __init__(
+        self, images, *, texplain=None, classifier=None, thumb_size: int = 96, chunk: int = 64, **traits
+    ):
         """``images``: a folder, a demo World, a list of images or an ImageCollection;
         ``texplain`` or ``classifier``: predict each image's class (optional); ``thumb_size``:
         the thumbnails' longest side in pixels; ``chunk``: images per background prediction job."""
@@ -170,11 +172,17 @@ class ImageBrowser(anywidget.AnyWidget):
     def _matches(self) -> np.ndarray:
         c = self.collection
         keep = np.ones(len(c), dtype=bool)
-        for wanted, values in ((self.filter_label, c.labels), (self.filter_group, c.groups), (self.filter_predicted, self._predicted)):
+        for wanted, values in (
+            (self.filter_label, c.labels),
+            (self.filter_group, c.groups),
+            (self.filter_predicted, self._predicted),
+        ):
             if wanted:
                 keep &= np.array([v == wanted for v in values])
         if self.filter_correct:
-            right = np.array([p is not None and lab is not None and p == lab for p, lab in zip(self._predicted, c.labels)])
+            right = np.array(
+                [p is not None and lab is not None and p == lab for p, lab in zip(self._predicted, c.labels)]
+            )
             known = np.array([p is not None and lab is not None for p, lab in zip(self._predicted, c.labels)])
             keep &= known & (right if self.filter_correct == "correct" else ~right)
         if self.filter_name:
@@ -235,7 +243,9 @@ class ImageBrowser(anywidget.AnyWidget):
             self._thumbs.popitem(last=False)
         return found
 
-    @t.observe("filter_label", "filter_predicted", "filter_group", "filter_correct", "filter_name", "page_size")
+    @t.observe(
+        "filter_label", "filter_predicted", "filter_group", "filter_correct", "filter_name", "page_size"
+    )
     def _on_filter(self, _change) -> None:
         if self.page != 0:
             self.page = 0  # which refreshes

@@ -32,7 +32,11 @@ class Dashboard(widgets.VBox):
         collection = self.browser.collection
         first = min(max(selected, 0), len(collection) - 1)
         self.explorer = Explorer(
-            texplain, collection.sources[first], name=collection.names[first], show_words=False, **explorer_traits
+            texplain,
+            collection.sources[first],
+            name=collection.names[first],
+            show_words=False,
+            **explorer_traits,
         )
         self.chart = WordChart(self.explorer.words, self.explorer.selected_word)
         self._links = [

@@ -105,7 +105,9 @@ class Explorer(anywidget.AnyWidget):
     word_map_word = t.Unicode("").tag(sync=True)
     method_options = t.Dict()  # Python only: {method: {option: value}}, e.g. {"gradcam": {"layer": "layer3"}}
 
-    def __init__(self, texplain, image, *, name: str | None = None, explanation: Explanation | None = None, **traits):
+    def __init__(
+        self, texplain, image, *, name: str | None = None, explanation: Explanation | None = None, **traits
+    ):
         """``texplain``: a :class:`~texplain_widgets.TExplain`; ``image``: a path, PIL image or
         array; ``name``: what to call it (the file name by default); ``explanation``: one already
         computed for this image, shown instead of an empty chart; ``traits``: initial values."""
@@ -238,7 +240,8 @@ class Explorer(anywidget.AnyWidget):
             self.prediction = names[predicted] if names else f"class {predicted}"
 
     def _generate(self, epoch: int, generation: int, stop: threading.Event, options: dict):
-        current = lambda: generation == self._generation and epoch == self._epoch
+        def current():
+            return generation == self._generation and epoch == self._epoch
 
         def on_batch(done: int, total: int, sentences: list[list[str]]) -> None:
             if not current():
@@ -470,7 +473,9 @@ class Explorer(anywidget.AnyWidget):
     def _on_sizes(self, _change) -> None:
         if not self._ready:
             return
-        table = self._explanation.words if self._explanation is not None and self.status != "running" else None
+        table = (
+            self._explanation.words if self._explanation is not None and self.status != "running" else None
+        )
         self.words = self._word_records(self._partial, table)
         self.sentences, self.word_forms = self._sentence_view(self._partial, self.selected_word)
 

@@ -31,10 +31,17 @@ def _marked(sentence: str, forms: set[str]) -> str:
     """``sentence`` as escaped HTML with the words in ``forms`` inside <mark>."""
     if not forms:
         return html.escape(sentence)
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(forms, key=len, reverse=True))) + r")\b", re.IGNORECASE)
+    pattern = re.compile(
+        r"\b(" + "|".join(map(re.escape, sorted(forms, key=len, reverse=True))) + r")\b", re.IGNORECASE
+    )
     parts, last = [], 0
     for match in pattern.finditer(sentence):
-        parts += [html.escape(sentence[last : match.start()]), "<mark>", html.escape(match.group()), "</mark>"]
+        parts += [
+            html.escape(sentence[last : match.start()]),
+            "<mark>",
+            html.escape(match.group()),
+            "</mark>",
+        ]
         last = match.end()
     parts.append(html.escape(sentence[last:]))
     return "".join(parts)
@@ -91,8 +98,10 @@ def snapshot_png(explorer, *, dpi: int = 100) -> bytes:
     panels = [
         ("image", picture(explorer.image_png)),
         (f"saliency: {explorer.saliency_method}", picture(explorer.saliency_png)),
-        (f"where “{word}” comes from" if word else "word map (no word selected)",
-         picture(explorer.word_map_png) if word and explorer.word_map_word == word else None),
+        (
+            f"where “{word}” comes from" if word else "word map (no word selected)",
+            picture(explorer.word_map_png) if word and explorer.word_map_word == word else None,
+        ),
     ]
     chart = picture(vlc.vegalite_to_png(_chart(explorer), scale=2)) if explorer.words else None
     figure = Figure(figsize=(11, 8), dpi=dpi, layout="constrained")

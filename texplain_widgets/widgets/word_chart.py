@@ -16,7 +16,9 @@ OTHER = "#9e9e9e"
 PICK = "pick"  # the click selection's name in the spec
 
 
-def word_chart(words: list[dict], selected: str = "", *, title: str = "Frequent words", width: int = 260) -> alt.Chart:
+def word_chart(
+    words: list[dict], selected: str = "", *, title: str = "Frequent words", width: int = 260
+) -> alt.Chart:
     """Bars of each word's share of sentences (records ``{"word", "count", "share"}``), the
     ``selected`` word highlighted; a click selects a bar (selection ``pick``)."""
     pick = alt.selection_point(name=PICK, fields=["word"], on="click", empty=False)
@@ -25,7 +27,9 @@ def word_chart(words: list[dict], selected: str = "", *, title: str = "Frequent 
         alt.Chart(alt.Data(values=[dict(w) for w in words]), title=title)
         .mark_bar(cursor="pointer")
         .encode(
-            x=alt.X("share:Q", title="share of sentences", axis=alt.Axis(format="%"), scale=alt.Scale(domainMin=0)),
+            x=alt.X(
+                "share:Q", title="share of sentences", axis=alt.Axis(format="%"), scale=alt.Scale(domainMin=0)
+            ),
             y=alt.Y("word:N", sort="-x", title=None),
             color=alt.condition(alt.datum.word == current, alt.value(SELECTED), alt.value(OTHER)),
             tooltip=[
@@ -47,7 +51,11 @@ class WordChart(alt.JupyterChart):
 
     def __init__(self, words: list[dict] | None = None, selected_word: str = "", **kwargs):
         alt.JupyterChart.enable_offline()  # the chart's JavaScript from vl-convert, no CDN
-        super().__init__(word_chart(words or [], selected_word), embed_options={"renderer": "svg", "actions": False}, **kwargs)
+        super().__init__(
+            word_chart(words or [], selected_word),
+            embed_options={"renderer": "svg", "actions": False},
+            **kwargs,
+        )
         self._watch_selection()
         self.set_trait("words", list(words or []))
         self.set_trait("selected_word", selected_word)
