@@ -125,3 +125,40 @@ def test_a_page_of_100_photo_thumbnails_is_binary_and_under_1_mb(photos):
     size = sum(len(b) for b in buffers) + len(str(state))
     assert size < 1_000_000, f"{size} bytes for a page of 100 thumbnails"
     assert all(bytes(b[:3]) == JPEG for b in buffers)
+
+
+class _BrokenNet(torch.nn.Module):
+    """A classifier whose forward always fails (a stand-in for a model that runs out of memory)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, pixels):
+        raise RuntimeError("the forward pass broke")
+
+
+def test_wait_raises_at_once_when_predictions_fail(world):
+    import threading
+
+    from texplain_widgets import TExplainError
+    from texplain_widgets.model.classifier import FrozenClassifier
+
+    classifier = FrozenClassifier(_BrokenNet(), feature_layer="body", class_names=["a", "b"])
+    browser = ImageBrowser(world, classifier=classifier, chunk=16)
+    outcome = []
+
+    def wait():
+        try:
+            browser.wait(timeout=30)
+            outcome.append(None)
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            outcome.append(error)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(10)
+    browser.close()
+    assert not waiter.is_alive(), "wait() still running 10 s after the prediction failed"
+    assert isinstance(outcome[0], TExplainError) and "the forward pass broke" in str(outcome[0])
+    assert "the forward pass broke" in browser.error and browser.n_predicted == 0

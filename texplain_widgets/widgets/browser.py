@@ -89,6 +89,7 @@ class ImageBrowser(anywidget.AnyWidget):
         self._thumbs: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
         self._shown = np.arange(len(self.collection))
         self._closed = False
+        self._failure: Exception | None = None  # the error that stopped the predictions
         self._ready = False
         self._lock = threading.RLock()  # the kernel and the worker both refresh the page
         self._local = threading.local()  # .refreshing: this thread is inside _refresh
@@ -125,15 +126,21 @@ class ImageBrowser(anywidget.AnyWidget):
         return list(self._predicted)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until every image is predicted (nothing to wait for without a classifier)."""
+        """Block until every image is predicted (nothing to wait for without a classifier).
+
+        Raises TExplainError at once when a prediction failed (``error`` says why: the
+        predictions stop there), TimeoutError when ``timeout`` seconds pass first.
+        """
         if self.classifier is None:
             return
         done = threading.Event()
-        while self.n_predicted < len(self.collection) and not self._closed:
+        while self.n_predicted < len(self.collection) and not self._closed and self._failure is None:
             self._worker.submit(done.set)
             if not done.wait(timeout):
                 raise TimeoutError("predictions are not done yet")
             done.clear()
+        if self._failure is not None:
+            raise TExplainError(self.error) from self._failure
 
     def close(self) -> None:
         self._closed = True
@@ -161,7 +168,8 @@ class ImageBrowser(anywidget.AnyWidget):
                     self._predicted[i] = names[c] if names else f"class {c}"
         except Exception as error:
             log.error("ImageBrowser: prediction failed", exc_info=error)
-            self.error = f"prediction failed: {type(error).__name__}: {error}"
+            self.error = f"prediction failed at image {start}: {type(error).__name__}: {error}"
+            self._failure = error  # the predictions stop here, and wait() raises
             return
         self.n_predicted = stop
         if not self.predicted_options:
