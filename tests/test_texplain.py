@@ -87,7 +87,8 @@ def test_save_in_half_precision_loads_back_as_float32(tiny_lm, tmp_path):
     texplain = TExplain(FrozenClassifier.from_timm("test_resnet", num_classes=2), tiny_lm, prefix_length=4)
     texplain.save_pretrained(tmp_path / "half", dtype=torch.float16)
     with safe_open(tmp_path / "half" / "translator.safetensors", "pt") as weights:
-        assert {weights.get_tensor(k).dtype for k in weights} == {torch.float16}
+        names = weights.keys()  # safetensors 0.8: safe_open is not iterable
+        assert {weights.get_tensor(k).dtype for k in names} == {torch.float16}
     with pytest.raises(CheckpointMismatchError):  # the classifier's weights were rounded too
         TExplain.from_pretrained(tmp_path / "half", language_model=tiny_lm)
     texplain.classifier.model.half().float()  # fp16-exact weights: now the round trip is lossless
@@ -109,3 +110,72 @@ def test_preprocessing_is_saved_with_the_model(tiny_lm, tmp_path, photos):
     loaded = TExplain.from_pretrained(tmp_path, language_model=tiny_lm).classifier
     assert loaded.input_size == (3, 64, 64)
     torch.testing.assert_close(loaded.preprocess(photos["coffee"]), small.preprocess(photos["coffee"]))
+
+
+def test_checkpoint_config_round_trip_keeps_display_and_unknown_keys(texplain, tiny_lm, tmp_path):
+    from texplain_widgets.model.checkpoint import CheckpointConfig
+
+    texplain.display = {"method_options": {"gradcam": {"layer": "layer3"}}}
+    texplain.save_pretrained(tmp_path)
+    config = CheckpointConfig.read(tmp_path)
+    assert config.display == texplain.display
+    assert config.classifier.fingerprint == texplain.classifier.fingerprint()
+    assert config.language_model.source == tiny_lm.source
+    raw = json.loads((tmp_path / "config.json").read_text())
+    raw["training_report"] = {"steps": 12, "val_loss": 1.5}
+    raw["classifier"]["trained_on"] = "the demo world"
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    CheckpointConfig.read(tmp_path).write(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text()) == raw
+    # a loaded model keeps the unknown top-level keys too, and saves them back with its display defaults
+    loaded = TExplain.from_pretrained(tmp_path, language_model=tiny_lm)
+    assert loaded.display == texplain.display
+    loaded.save_pretrained(tmp_path / "again")
+    again = json.loads((tmp_path / "again" / "config.json").read_text())
+    assert again["training_report"] == raw["training_report"] and again["display"] == raw["display"]
+
+
+def test_checkpoint_config_checks_format_and_fingerprints(texplain, tiny_lm, tiny_lm_dir, tmp_path):
+    from texplain_widgets.model.checkpoint import CheckpointConfig
+
+    texplain.save_pretrained(tmp_path)
+    config = CheckpointConfig.read(tmp_path)
+    assert config.display == {} and "display" not in json.loads((tmp_path / "config.json").read_text())
+    config.classifier.check(texplain.classifier, tmp_path)  # the right parts pass
+    config.language_model.check(tiny_lm, tmp_path)
+    config.language_model.fingerprint = "0123456789abcdef"
+    with pytest.raises(CheckpointMismatchError, match="0123456789abcdef"):
+        config.language_model.check(tiny_lm, tmp_path)
+    config.write(tmp_path)
+    with pytest.raises(CheckpointMismatchError, match="trained for language model"):
+        TExplain.from_pretrained(tmp_path, language_model=tiny_lm)
+    raw = json.loads((tmp_path / "config.json").read_text())
+    for bad, message in [
+        ({**raw, "format": "texplain-widgets/0"}, "unknown format"),
+        ([raw], "unknown format"),
+    ]:
+        (tmp_path / "config.json").write_text(json.dumps(bad))
+        with pytest.raises(InputError, match=message):
+            CheckpointConfig.read(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"format": raw["format"], "translator": {}}))
+    with pytest.raises(InputError, match="incomplete"):
+        CheckpointConfig.read(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        CheckpointConfig.read(tmp_path)
+
+
+def test_shipped_demo_configs_still_read():
+    from pathlib import Path
+
+    import texplain_widgets
+    from texplain_widgets.model.checkpoint import FORMAT, CheckpointConfig
+
+    weights = Path(texplain_widgets.__file__).parent / "demo" / "weights"
+    folders = sorted(p.parent for p in weights.glob("*/config.json"))
+    assert folders, "no demo weights shipped"
+    for folder in folders:
+        raw = json.loads((folder / "config.json").read_text())
+        config = CheckpointConfig.read(folder)
+        assert raw["format"] == FORMAT and config.classifier.weights == "classifier.safetensors"
+        assert config.to_dict() == raw  # nothing lost or added

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 
 import torch
@@ -10,24 +9,9 @@ from torch import nn
 
 from ..data.images import load_image
 from ..errors import InputError
+from .checkpoint import fingerprint_tensors
 
 Transform = Callable[[object], torch.Tensor]
-
-
-def fingerprint_tensors(tensors: dict[str, torch.Tensor]) -> str:
-    """A short hash of named tensors (names, shapes, values), the same on any device.
-
-    Floating-point values are hashed at bfloat16 precision, so a model loaded in fp32 or
-    bf16 has one fingerprint.
-    """
-    digest = hashlib.blake2b(digest_size=8)
-    for name in sorted(tensors):
-        tensor = tensors[name].detach().cpu()
-        if tensor.is_floating_point():
-            tensor = tensor.to(torch.bfloat16).view(torch.int16)
-        digest.update(f"{name}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 class FrozenClassifier(nn.Module):

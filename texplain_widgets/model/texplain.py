@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -11,30 +10,44 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import CheckpointMismatchError, InputError
+from .checkpoint import (
+    CLASSIFIER_WEIGHTS,
+    CONFIG,  # noqa: F401 (re-exported: the checkpoint's names were defined here before)
+    FORMAT,  # noqa: F401
+    TRANSLATOR_WEIGHTS,
+    CheckpointConfig,
+    ClassifierEntry,
+    LanguageModelEntry,
+    read_config,  # noqa: F401
+)
 from .classifier import FrozenClassifier
 from .explanation import Explanation
 from .generate import Progress, SamplingSettings, sample_sentences
 from .language import FrozenLanguageModel
 from .translator import Translator, TranslatorConfig
 
-FORMAT = "texplain-widgets/1"
-CONFIG = "config.json"
-TRANSLATOR_WEIGHTS = "translator.safetensors"
-CLASSIFIER_WEIGHTS = "classifier.safetensors"
 CLASSIFY_CHUNK = 64  # images per classifier forward in explain()
 
 
 class TExplain(nn.Module):
-    """Explains a frozen classifier with sentences from a frozen LM, through a translator."""
+    """Explains a frozen classifier with sentences from a frozen LM, through a translator.
+
+    ``display``: the model's display defaults for the widgets (saved in its config), e.g.
+    ``{"method_options": {"gradcam": {"layer": "layer3"}}}``.
+    """
 
     def __init__(
         self,
         classifier: FrozenClassifier,
         language_model: FrozenLanguageModel,
         translator: Translator | None = None,
+        *,
+        display: dict | None = None,
         **translator_options,
     ):
         super().__init__()
+        self.display = dict(display or {})
+        self._config_extra: dict = {}  # unknown config.json keys of a loaded model, saved back
         self.classifier = classifier
         self.language_model = language_model
         if translator is None:
@@ -123,6 +136,8 @@ class TExplain(nn.Module):
         A timm classifier's weights are saved too (``save_classifier``), so the directory
         loads on its own; the LM is referenced by its source, not copied. ``dtype`` (e.g.
         ``torch.float16``) stores floating-point weights smaller; they load back as fp32.
+        The config (see :mod:`.checkpoint`) also holds :attr:`display` and any keys a loaded
+        config had that this version does not know.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -131,25 +146,14 @@ class TExplain(nn.Module):
         has_weights = save_classifier and classifier.timm_name is not None
         if has_weights:
             save_file(_contiguous(classifier.model.state_dict(), dtype), directory / CLASSIFIER_WEIGHTS)
-        config = {
-            "format": FORMAT,
-            "translator": self.translator.config.to_dict(),
-            "classifier": {
-                "timm_name": classifier.timm_name,
-                "num_classes": classifier.num_classes,
-                "class_names": classifier.class_names,
-                "data_config": None if classifier.custom_transform else classifier.data_config,
-                "feature_dim": classifier.feature_dim,
-                "fingerprint": classifier.fingerprint(),
-                "weights": CLASSIFIER_WEIGHTS if has_weights else None,
-            },
-            "language_model": {
-                "source": self.language_model.source,
-                "embed_dim": self.language_model.embed_dim,
-                "fingerprint": self.language_model.fingerprint(),
-            },
-        }
-        (directory / CONFIG).write_text(json.dumps(config, indent=2))
+        config = CheckpointConfig(
+            translator=self.translator.config.to_dict(),
+            classifier=ClassifierEntry.of(classifier, CLASSIFIER_WEIGHTS if has_weights else None),
+            language_model=LanguageModelEntry.of(self.language_model),
+            display=self.display,
+            extra=self._config_extra,
+        )
+        config.write(directory)
         return directory
 
     @classmethod
@@ -166,53 +170,30 @@ class TExplain(nn.Module):
         translator was trained with (their fingerprints differ).
         """
         directory = Path(directory)
-        config = read_config(directory)
-        saved_classifier, saved_lm = config["classifier"], config["language_model"]
+        config = CheckpointConfig.read(directory)
+        saved = config.classifier
         if classifier is None:
-            if not saved_classifier.get("weights") or not saved_classifier.get("data_config"):
+            if not saved.weights or not saved.data_config:
                 raise InputError(
                     f"{directory} holds no classifier weights or uses a custom transform: "
                     "pass classifier=FrozenClassifier(...)"
                 )
             classifier = FrozenClassifier.from_timm(
-                saved_classifier["timm_name"],
-                num_classes=saved_classifier["num_classes"],
-                class_names=saved_classifier["class_names"],
-                data_config=saved_classifier["data_config"],
-                state_dict=load_file(directory / saved_classifier["weights"]),
+                saved.timm_name,
+                num_classes=saved.num_classes,
+                class_names=saved.class_names,
+                data_config=saved.data_config,
+                state_dict=load_file(directory / saved.weights),
             )
-        if classifier.fingerprint() != saved_classifier["fingerprint"]:
-            raise CheckpointMismatchError(
-                f"{directory} was trained on another classifier ({saved_classifier['timm_name'] or 'custom'}, "
-                f"{saved_classifier['feature_dim']} features, fingerprint {saved_classifier['fingerprint']}); "
-                f"the given one has {classifier.feature_dim} features, fingerprint {classifier.fingerprint()}"
-            )
+        saved.check(classifier, directory)
         if language_model is None:
-            language_model = FrozenLanguageModel.from_pretrained(saved_lm["source"])
-        if language_model.fingerprint() != saved_lm["fingerprint"]:
-            raise CheckpointMismatchError(
-                f"{directory} was trained for language model {saved_lm['source']!r} "
-                f"(width {saved_lm['embed_dim']}, fingerprint {saved_lm['fingerprint']}); the given one "
-                f"is {language_model.source!r} (width {language_model.embed_dim}, "
-                f"fingerprint {language_model.fingerprint()})"
-            )
-        translator = Translator(TranslatorConfig(**config["translator"]))
+            language_model = FrozenLanguageModel.from_pretrained(config.language_model.source)
+        config.language_model.check(language_model, directory)
+        translator = Translator(TranslatorConfig(**config.translator))
         translator.load_state_dict(load_file(directory / TRANSLATOR_WEIGHTS))
-        return cls(classifier, language_model, translator)
-
-
-def read_config(directory: Path) -> dict:
-    """The config.json of a saved TExplain, checked for its format."""
-    path = directory / CONFIG
-    if not path.is_file():
-        raise InputError(f"{directory} is not a saved TExplain: {CONFIG} not found")
-    try:
-        config = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path} is not valid JSON: {err}") from err
-    if config.get("format") != FORMAT:
-        raise InputError(f"{path}: unknown format {config.get('format')!r}, expected {FORMAT!r}")
-    return config
+        model = cls(classifier, language_model, translator, display=config.display)
+        model._config_extra = config.extra
+        return model
 
 
 def _contiguous(state: dict[str, torch.Tensor], dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:

@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from ..data.images import load_image
 from ..errors import Cancelled, CheckpointMismatchError, InputError
+from .checkpoint import TRANSLATOR_WEIGHTS, CheckpointConfig
 
 STATE_JSON = "trainer_state.json"
 STATE_TENSORS = "trainer_state.safetensors"
@@ -245,15 +246,13 @@ def _save_state(directory: Path, model, optimizer, scheduler, config, step, hist
 
 
 def _load_state(directory: Path, model, optimizer, scheduler, config) -> tuple[int, list[dict]]:
-    from .texplain import TRANSLATOR_WEIGHTS, read_config
-
     meta = json.loads((directory / STATE_JSON).read_text())
-    saved = read_config(directory)
+    saved = CheckpointConfig.read(directory)
     same_run = (
         meta["config"] == asdict(config)
-        and saved["translator"] == model.translator.config.to_dict()
-        and saved["classifier"]["fingerprint"] == model.classifier.fingerprint()
-        and saved["language_model"]["fingerprint"] == model.language_model.fingerprint()
+        and saved.translator == model.translator.config.to_dict()
+        and saved.classifier.fingerprint == model.classifier.fingerprint()
+        and saved.language_model.fingerprint == model.language_model.fingerprint()
     )
     if not same_run:
         raise CheckpointMismatchError(
