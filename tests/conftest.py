@@ -105,3 +105,12 @@ def photo_files(tmp_path, photos):
         Image.fromarray(np.asarray(array)).save(path)
         paths.append(path)
     return paths
+
+
+def pytest_collection_modifyitems(items):
+    """Markers for the quick inner loop: notebooks (nbval items) and tests of the real SmolLM2 (slow)."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebook)
+        if item.get_closest_marker("smollm2"):
+            item.add_marker(pytest.mark.slow)

@@ -13,6 +13,8 @@ import lab
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.browser
+
 XSS = "<img src=x onerror=alert(1)>.png"
 WAIT = 240_000  # ms; a cold demo load and a 2-core machine
 QUICKSTART = Path(__file__).resolve().parent.parent / "notebooks" / "01_quickstart.ipynb"
