@@ -20,8 +20,8 @@ import pandas as pd
 import torch
 
 from texplain_widgets.analysis import naming_share, rank_words
-from texplain_widgets.data.world import BACKGROUND_WORDS, BACKGROUNDS, OBJECT_WORDS
 from texplain_widgets.demo import MODELS, load
+from texplain_widgets.demo.world import BACKGROUND_WORDS, BACKGROUNDS, OBJECT_WORDS
 
 
 def main() -> None:

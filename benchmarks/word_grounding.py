@@ -51,7 +51,7 @@ from texplain_widgets.attribution.faithfulness import (
 )
 from texplain_widgets.attribution.maps import saliency_map
 from texplain_widgets.attribution.words import word_saliency
-from texplain_widgets.data.world import BACKGROUND_WORDS, BACKGROUNDS
+from texplain_widgets.demo.world import BACKGROUND_WORDS, BACKGROUNDS
 
 COLUMNS = {
     "object word: mass on object": "object_word_on_object",
@@ -153,9 +153,16 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=3, help="random regions per word-deletion test")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16", "auto"],
+        help="auto: bfloat16 where the CPU runs it natively (native_bf16), else float32",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.dtype == "auto":
+        args.dtype = "bfloat16" if native_bf16("cpu") else "float32"
 
     demo = load(dtype=getattr(torch, args.dtype))
     indices = balanced_indices(demo.test, args.n)

@@ -5,7 +5,7 @@
 Stages (each reads what the one before wrote to --build, default build/demo):
   classifiers  train the biased (p = 0.95) and balanced (p = 0.5) classifiers on the world
                (scripts/train_demo_classifiers.py; CPU, a few minutes)
-  features     Z of the translators' caption split (CAPTIONS: balanced groups, its own seed,
+  features     Z of the translators' caption split (demo.split("captions"): balanced groups, its own seed,
                so the translator learns no shortcut) and of the val split, for both classifiers
   translators  train one translator per classifier into the frozen SmolLM2-135M from the
                cached features (TRANSLATOR and TRAINING settings; ~16 min each on 2 CPU cores)
@@ -22,16 +22,14 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from texplain_widgets.data.world import WorldConfig, make_world, split_seed
-from texplain_widgets.demo import WEIGHTS
-from texplain_widgets.demo.classifiers import DEMO_WORLD, load_classifier
+from texplain_widgets.demo import WEIGHTS, split
+from texplain_widgets.demo.classifiers import load_classifier
 from texplain_widgets.model.language import FrozenLanguageModel
 from texplain_widgets.model.texplain import TExplain
 from texplain_widgets.model.train import CachedFeatures, TrainConfig, compute_features, fit
 from texplain_widgets.model.translator import Translator, TranslatorConfig
 
 MODELS = ("biased", "balanced")
-CAPTIONS = {"n_images": 4000, "p_spurious": 0.5, "seed": 1000}
 TRANSLATOR = {"prefix_length": 10, "hidden_dim": 512}
 # 120 steps x 48 captions (1.4 epochs; the caption grammar is simple), bf16 autocast:
 # ~10 min per translator on one CPU core.
@@ -47,16 +45,12 @@ def classifiers(build: Path, args) -> None:
 
 
 def features(build: Path, args) -> None:
-    world = DEMO_WORLD
-    caption_world = make_world(
-        WorldConfig(CAPTIONS["n_images"], CAPTIONS["p_spurious"], world["size"], CAPTIONS["seed"])
-    )
-    val_world = make_world(WorldConfig(world["n_val"], 0.5, world["size"], split_seed(world["seed"], "val")))
+    caption_world, val_world = split("captions"), split("val")
     tensors, captions = {}, {"train": caption_world.captions, "val": val_world.captions}
     for name in MODELS:
         classifier = load_classifier(build / f"{name}.safetensors")
-        for split, split_world in (("train", caption_world), ("val", val_world)):
-            tensors[f"{name}.{split}"] = compute_features(classifier, split_world.to_pairs()).features.half()
+        for part, split_world in (("train", caption_world), ("val", val_world)):
+            tensors[f"{name}.{part}"] = compute_features(classifier, split_world.to_pairs()).features.half()
     save_file(tensors, build / "features.safetensors")
     (build / "captions.json").write_text(json.dumps(captions))
     print(

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import torch
 
-from texplain_widgets.data.world import WorldConfig, make_world, split_seed
-from texplain_widgets.demo import test_world
+from texplain_widgets.demo import split
 from texplain_widgets.demo.classifiers import DEMO_WORLD, evaluate, load_classifier
 from texplain_widgets.demo.mitigation import FILLS, MITIGATION, fine_tune, gradcam_maps
 
@@ -43,10 +42,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
 
     w = DEMO_WORLD
-    train = make_world(
-        WorldConfig(w["n_train"], w["p_biased"], w["size"], split_seed(w["seed"], "train"), style=w["style"])
-    )
-    test = test_world()
+    train, test = split("train"), split("test")
     biased = load_classifier(Path(args.build) / "biased.safetensors")
     start = time.perf_counter()
     maps = gradcam_maps(biased, train.images, train.labels, layer=args.layer)  # shared by every q

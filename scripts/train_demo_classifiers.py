@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/train_demo_classifiers.py --out build/demo
 
-Builds the splits of DEMO_WORLD (train with p_spurious = 0.95 for the biased classifier and
-0.5 for the balanced one; the same balanced val/test splits for both), trains both with
+Builds the splits of DEMO_WORLD with ``demo.split`` (train with p_spurious = 0.95 for the
+biased classifier and 0.5 for the balanced one; the same balanced val/test splits for both),
+trains both with
 DEMO_TRAINING on the CPU, prints average, worst-group and per-group test accuracy, and writes
 ``biased.safetensors`` and ``balanced.safetensors`` (float16 weights, lossless: training
 rounds them to fp16 precision) plus ``metrics.json`` to ``--out``.
@@ -19,7 +20,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from texplain_widgets.data.world import make_splits
+from texplain_widgets.demo import split
 from texplain_widgets.demo.classifiers import (
     DEMO_TRAINING,
     DEMO_WORLD,
@@ -42,22 +43,18 @@ def main(argv=None) -> None:
     w = DEMO_WORLD
     training = {k: v for k, v in DEMO_TRAINING.items() if k != "seed"} | {"epochs": args.epochs}
     results = {}
-    for name, p in (("biased", w["p_biased"]), ("balanced", w["p_balanced"])):
+    val, test = split("val"), split("test")
+    for name, p, train_split in (
+        ("biased", w["p_biased"], "train"),
+        ("balanced", w["p_balanced"], "train_balanced"),
+    ):
         start = time.perf_counter()
-        splits = make_splits(
-            w["n_train"],
-            w["n_val"],
-            w["n_test"],
-            p_spurious=p,
-            seed=w["seed"],
-            size=w["size"],
-            style=w["style"],
-        )
+        train = split(train_split)  # demo.split: DEMO_WORLD's sizes and seeds
         generated = time.perf_counter() - start
         classifier = train_classifier(
-            splits["train"], seed=DEMO_TRAINING["seed"], progress=not args.no_progress, **training
+            train, seed=DEMO_TRAINING["seed"], progress=not args.no_progress, **training
         )
-        metrics = {"test": evaluate(classifier, splits["test"]), "val": evaluate(classifier, splits["val"])}
+        metrics = {"test": evaluate(classifier, test), "val": evaluate(classifier, val)}
         metrics |= {
             "p_spurious": p,
             "train_seconds": round(classifier.training_seconds, 1),

@@ -8,7 +8,7 @@ from ipywidgets.widgets.widget import _remove_buffers
 from PIL import Image
 
 from texplain_widgets import ImageCollection, InputError
-from texplain_widgets.data.world import WorldConfig, make_world
+from texplain_widgets.demo.world import WorldConfig, make_world
 from texplain_widgets.widgets.browser import ImageBrowser
 
 JPEG = b"\xff\xd8\xff"

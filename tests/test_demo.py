@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from texplain_widgets import demo as demo_package
-from texplain_widgets.demo.classifiers import evaluate
+from texplain_widgets.demo.classifiers import DEMO_WORLD, evaluate
+from texplain_widgets.demo.world import make_splits
 from texplain_widgets.errors import InputError, MissingDependencyError
 
 
@@ -43,3 +44,17 @@ def test_shipped_models_load_offline_and_explain(smollm2_cache):
     explanation = demo["balanced"].explain(demo.test.images[kite_on_grass], 16, max_new_tokens=12)
     assert explanation.class_name == "kite" and len(explanation.sentences) == 16
     assert "kite" in explanation.top_words(5)
+
+
+def test_a_split_is_the_one_the_classifiers_were_trained_and_tested_on():
+    w = DEMO_WORLD
+    made = make_splits(8, w["n_val"], 4, seed=w["seed"], size=w["size"], style=w["style"])["val"]
+    val = demo_package.split("val")
+    assert len(val) == 400 and np.bincount(val.groups).tolist() == [100] * 4
+    np.testing.assert_array_equal(val.images, made.images)
+    assert val.captions == made.captions
+
+
+def test_an_unknown_split_is_refused_with_the_known_ones():
+    with pytest.raises(InputError, match="no split 'holdout'; its splits: train, train_balanced, val"):
+        demo_package.split("holdout")

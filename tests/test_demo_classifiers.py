@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-from texplain_widgets.data.world import WorldConfig, make_world
 from texplain_widgets.demo.classifiers import (
     MEAN,
     STD,
@@ -12,6 +11,7 @@ from texplain_widgets.demo.classifiers import (
     load_classifier,
     train_classifier,
 )
+from texplain_widgets.demo.world import WorldConfig, make_world
 from texplain_widgets.errors import InputError
 from texplain_widgets.model.classifier import FrozenClassifier
 

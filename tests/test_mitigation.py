@@ -5,7 +5,6 @@ import pytest
 import timm
 import torch
 
-from texplain_widgets.data.world import WorldConfig, make_world
 from texplain_widgets.demo.classifiers import wrap_classifier
 from texplain_widgets.demo.mitigation import (
     fine_tune,
@@ -13,6 +12,7 @@ from texplain_widgets.demo.mitigation import (
     mask_spurious,
     top_region,
 )
+from texplain_widgets.demo.world import WorldConfig, make_world
 from texplain_widgets.errors import InputError
 from texplain_widgets.model.classifier import FrozenClassifier
 

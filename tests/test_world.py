@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from texplain_widgets.data.world import (
+from texplain_widgets.demo.world import (
     BACKGROUND_PHRASES,
     BACKGROUND_WORDS,
     BACKGROUNDS,
@@ -11,6 +11,8 @@ from texplain_widgets.data.world import (
     OBJECT_WORDS,
     SIZE_WORDS,
     WorldConfig,
+    WorldStyle,
+    draw_backgrounds,
     make_splits,
     make_world,
 )
@@ -177,3 +179,14 @@ def test_impossible_splits_are_refused():
         make_splits(10, 10, 10, p_spurious=2)
     with pytest.raises(InputError, match="make_world takes a WorldConfig"):
         make_world({"n_images": 3})
+
+
+def test_fresh_backgrounds_are_drawn_as_the_world_draws_them():
+    kinds = np.array([0, 1, 1, 0])
+    drawn = draw_backgrounds(kinds, 32, WorldStyle(), np.random.default_rng(0))
+    assert drawn.shape == (4, 32, 32, 3) and drawn.dtype == np.uint8
+    red, green = drawn[..., 0].mean((1, 2)), drawn[..., 1].mean((1, 2))
+    assert (green > red)[kinds == 0].all() and (red > green)[kinds == 1].all()  # grass green, brick red
+    again = draw_backgrounds(kinds, 32, WorldStyle(), np.random.default_rng(0))
+    np.testing.assert_array_equal(drawn, again)
+    assert not np.array_equal(drawn, draw_backgrounds(kinds, 32, WorldStyle(), np.random.default_rng(1)))

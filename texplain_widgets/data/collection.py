@@ -55,7 +55,7 @@ class ImageCollection:
 
     @classmethod
     def from_world(cls, world) -> ImageCollection:
-        """A demo world (:class:`~texplain_widgets.data.world.World`): classes and groups known."""
+        """A demo world (:class:`~texplain_widgets.demo.world.World`): classes and groups known."""
         group_names = world.group_names
         return cls(
             list(world.images),

@@ -3,6 +3,8 @@ biased and a balanced classifier trained on it (built by ``scripts/build_demo.py
 
 >>> demo = load()                                   # offline; ~30 s cold, a few seconds warm
 >>> demo["biased"].explain(demo.test.images[0]).top_words()
+>>> split("train").images.shape                     # the biased classifier's training images
+(3000, 64, 64, 3)
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ WEIGHTS = Path(__file__).parent / "weights"
 MODELS = ("biased", "balanced")
 # The demo's images are 64 pixels: GradCAM on the last stage has a 2x2 grid, on layer3 a 4x4 one.
 METHOD_OPTIONS = {"gradcam": {"layer": "layer3"}, "guided_gradcam": {"layer": "layer3"}}
+#: The translators' caption split: balanced groups and its own seed, so they learn no shortcut.
+CAPTIONS = {"n_images": 4000, "p_spurious": 0.5, "seed": 1000}
+SPLITS = ("train", "train_balanced", "val", "test", "captions")
 
 
 @dataclass
@@ -21,7 +26,7 @@ class Demo:
     """The demo's models (sharing one SmolLM2) and the balanced test split they were tested on."""
 
     models: dict
-    test: object  # texplain_widgets.data.world.World
+    test: object  # texplain_widgets.demo.world.World
     language_model: object
 
     def __getitem__(self, name: str):
@@ -52,17 +57,33 @@ def load(names=MODELS, *, dtype=None) -> Demo:
     return Demo(models, test_world(), language_model)
 
 
-def test_world():
-    """The balanced test split of the demo world (1000 images), the same on every machine."""
-    from ..data.world import WorldConfig, make_world, split_seed
-    from .classifiers import DEMO_WORLD
+def split(name: str):
+    """One split of the demo world (a :class:`~.world.World`), the same on every machine.
 
-    return make_world(
-        WorldConfig(
-            DEMO_WORLD["n_test"],
-            0.5,
-            DEMO_WORLD["size"],
-            split_seed(DEMO_WORLD["seed"], "test"),
-            style=DEMO_WORLD["style"],
-        )
-    )
+    ``train``: the biased classifier's training split (3000 images, p_spurious 0.95);
+    ``train_balanced``: the balanced classifier's (the same draws with p_spurious 0.5); ``val``
+    (400) and ``test`` (1000): balanced groups, for both classifiers; ``captions``: the
+    translators' caption split (4000, balanced, see :data:`CAPTIONS`). Sizes and seeds are
+    those of ``classifiers.DEMO_WORLD``.
+    """
+    from ..errors import InputError
+    from .classifiers import DEMO_WORLD as world
+    from .world import WorldConfig, make_world, split_seed
+
+    base = world["seed"]
+    plans = {
+        "train": (world["n_train"], world["p_biased"], split_seed(base, "train")),
+        "train_balanced": (world["n_train"], world["p_balanced"], split_seed(base, "train")),
+        "val": (world["n_val"], 0.5, split_seed(base, "val")),
+        "test": (world["n_test"], 0.5, split_seed(base, "test")),
+        "captions": (CAPTIONS["n_images"], CAPTIONS["p_spurious"], CAPTIONS["seed"]),
+    }
+    if name not in plans:
+        raise InputError(f"the demo world has no split {name!r}; its splits: {', '.join(SPLITS)}")
+    n_images, p_spurious, seed = plans[name]
+    return make_world(WorldConfig(n_images, p_spurious, world["size"], seed, style=world["style"]))
+
+
+def test_world():
+    """The balanced test split of the demo world (1000 images): ``split("test")``."""
+    return split("test")

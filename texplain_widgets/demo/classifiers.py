@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.world import World, WorldStyle
 from ..errors import InputError
 from ..model.classifier import FrozenClassifier
+from .world import World, WorldStyle
 
 __all__ = [
     "DEMO_TRAINING",

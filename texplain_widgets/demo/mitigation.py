@@ -40,10 +40,10 @@ import torch
 import torch.nn.functional as F
 
 from ..attribution.maps import ClassLogits, attribute
-from ..data.world import BACKGROUNDS, World, WorldStyle, _background_crops, _tint
 from ..errors import InputError
 from ..model.classifier import FrozenClassifier
 from .classifiers import train_epoch, wrap_classifier
+from .world import BACKGROUNDS, World, WorldStyle, draw_backgrounds
 
 __all__ = ["FILLS", "MITIGATION", "fine_tune", "gradcam_maps", "mask_spurious", "top_region"]
 
@@ -138,7 +138,7 @@ def mask_spurious(
     if fill == "background":
         kinds = rng.integers(len(BACKGROUNDS), size=n)
         style = style or WorldStyle()
-        donors = _tint(_background_crops(kinds, size, style, rng), kinds, style, rng)
+        donors = draw_backgrounds(kinds, size, style, rng)
     elif fill == "noise":
         donors = rng.integers(0, 256, size=images.shape, dtype=np.uint8)
     else:
