@@ -310,6 +310,13 @@ def test_a_word_is_found_by_its_lemma_in_any_case():
         word_occurrences(explanation, "zebra")
 
 
+def test_a_word_the_lemmatiser_would_change_again_is_found_as_it_is():
+    explanation = Explanation(["a bridge spanned the river", "they spin"], 0, 0.5)
+    assert "span" in explanation.top_words()  # "spanned" -> "span", but lemma("span") == "spin"
+    assert word_occurrences(explanation, "span") == ("span", [("a bridge ", "spanned")])
+    assert word_occurrences(explanation, "spin") == ("spin", [("they ", "spin")])
+
+
 def test_the_word_score_is_the_lm_log_probability_of_the_word(texplain, tiny_lm, photo):
     occurrences = [("a small red ", "bird"), ("", "dog"), ("a small red ", "bird")]
     pixels = texplain.classifier.preprocess([photo, photo[::-1].copy()])

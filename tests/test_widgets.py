@@ -181,6 +181,30 @@ def test_a_selection_survives_a_new_generation_when_the_word_does(explorer):
     assert explorer.status == "done" and explorer.sentences == ["a red sky over a road"]
 
 
+def test_the_view_and_the_export_mark_the_spans_words_py_finds(explorer):
+    from texplain_widgets.widgets.export import snapshot_html
+    from texplain_widgets.words import word_spans
+
+    texts = ["Bricks, and a brick wall.", "grassland near the grass", "a 🐦 bird on bricks", "no such word"]
+    explorer.explanation = Explanation(texts, 0, 0.5)
+    explorer.selected_word = "brick"
+    shown = [texts[0], texts[2]]  # those with the word, first
+    assert explorer.marked_sentences == [
+        {"text": s, "spans": [list(x) for x in word_spans(s, "brick")]} for s in shown
+    ]
+    assert explorer.marked_sentences[0]["spans"] == [[0, 6], [14, 19]]
+    assert explorer.sentences == shown and explorer.word_forms == ["brick", "bricks"]
+    page = snapshot_html(explorer)
+    assert "<mark>Bricks</mark>, and a <mark>brick</mark> wall." in page
+    assert "a 🐦 bird on <mark>bricks</mark>" in page and page.count("<mark>") == 3
+    explorer.selected_word = "grass"  # a whole token only: "grassland" stays unmarked
+    assert explorer.marked_sentences == [{"text": texts[1], "spans": [[19, 24]]}]
+    assert "grassland near the <mark>grass</mark>" in snapshot_html(explorer)
+    explorer.selected_word = ""
+    assert explorer.marked_sentences == [{"text": s, "spans": []} for s in texts]
+    explorer.wait(TIMEOUT)
+
+
 def test_saliency_method_is_a_trait_and_errors_land_in_error(explorer):
     explorer.wait(TIMEOUT)
     gradcam = explorer.saliency_png

@@ -3,6 +3,9 @@
 TExplain explains one image by the words its sampled sentences use most. Words are case
 folded, stripped of punctuation, filtered against English stop words (the `stop-words`
 package) and lemmatised with `simplemma`, so "Birds", "bird" and "birds." count as one word.
+This module is the one word finder of the package: :func:`tokens` splits, :func:`lemma` names
+a token's word, and :func:`word_spans` finds a word's tokens in a sentence (what the Explorer
+and the static export mark, and where the word maps take their contexts).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import pandas as pd
 import simplemma
 from stop_words import get_stop_words
 
-__all__ = ["default_stop_words", "sentence_words", "word_table"]
+__all__ = ["as_lemma", "default_stop_words", "lemma", "sentence_words", "tokens", "word_spans", "word_table"]
 
 # A run of letters, optionally joined to more letters by one apostrophe or hyphen ("don't", "x-ray").
 _TOKEN = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+# Curly apostrophes and Unicode hyphens as their ASCII forms: one character for one, so offsets hold.
 _NORMALISE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-"})
 
 
@@ -45,19 +49,36 @@ def _as_stop_set(stop_words: Iterable[str] | None) -> frozenset[str]:
 
 
 @lru_cache(maxsize=200_000)
-def _lemma(token: str) -> str:
-    return simplemma.lemmatize(token, lang="en").casefold()
+def lemma(token: str) -> str:
+    """The lemma of one token, case folded: ``lemma("Bricks") == "brick"`` (simplemma, English).
+
+    Memoised: a dataset run lemmatises each distinct spelling once.
+    """
+    return simplemma.lemmatize(token.translate(_NORMALISE).casefold(), lang="en").casefold()
+
+
+def tokens(sentence: str) -> list[tuple[int, int]]:
+    """The (start, end) character offsets of the word tokens of ``sentence``, in order.
+
+    A token is a run of letters, joined to more letters by inner apostrophes or hyphens
+    ("don't", "x-ray"); digits, underscores and other punctuation separate tokens.
+    """
+    return [match.span() for match in _TOKEN.finditer(sentence.translate(_NORMALISE))]
+
+
+@lru_cache(maxsize=200_000)
+def _counted(token: str, stop: frozenset[str]) -> str | None:
+    """The lemma a normalised ``token`` counts as, or None (a stop word, a one-letter lemma)."""
+    folded = token.casefold()
+    if folded in stop:
+        return None
+    found = lemma(folded)
+    return found if len(found) > 1 and found not in stop else None
 
 
 def _words(sentence: str, stop: frozenset[str]) -> list[str]:
-    out = []
-    for token in _TOKEN.findall(sentence.casefold().translate(_NORMALISE)):
-        if token in stop:
-            continue
-        lemma = _lemma(token)
-        if len(lemma) > 1 and lemma not in stop:
-            out.append(lemma)
-    return out
+    counted = [_counted(token, stop) for token in _TOKEN.findall(sentence.translate(_NORMALISE))]
+    return [word for word in counted if word is not None]
 
 
 def sentence_words(sentence: str, *, stop_words: Iterable[str] | None = None) -> list[str]:
@@ -68,6 +89,29 @@ def sentence_words(sentence: str, *, stop_words: Iterable[str] | None = None) ->
     ``stop_words`` replaces the default English list (see :func:`default_stop_words`).
     """
     return _words(sentence, _as_stop_set(stop_words))
+
+
+def as_lemma(word: str, known: Iterable[str] = ()) -> str:
+    """The lemma that ``word`` (a lemma, or any spelling a person types) stands for.
+
+    ``word`` itself, case folded, when it is one of the ``known`` lemmas (e.g. a word table's
+    words: the lemmatiser is not idempotent, "spanned" -> "span" -> "spin"); else its lemma.
+    """
+    folded = word.strip().translate(_NORMALISE).casefold()
+    return folded if folded in set(known) else lemma(folded)
+
+
+def word_spans(sentence: str, word: str, *, stop_words: Iterable[str] | None = None) -> list[tuple[int, int]]:
+    """The (start, end) character offsets of the tokens of ``sentence`` that count as ``word``.
+
+    ``word`` is a lemma as in :func:`word_table` (see :func:`as_lemma` for other spellings). A
+    token is marked exactly when :func:`sentence_words` counts it as ``word``, so
+    ``len(word_spans(s, w)) == sentence_words(s).count(w)``: "Bricks" is marked for "brick",
+    a token that merely contains the word ("grassland" for "grass") is not.
+    """
+    stop, wanted = _as_stop_set(stop_words), word.casefold()
+    text = sentence.translate(_NORMALISE)
+    return [match.span() for match in _TOKEN.finditer(text) if _counted(match.group(), stop) == wanted]
 
 
 def word_table(

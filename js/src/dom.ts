@@ -63,35 +63,32 @@ export function pngSetter(img: HTMLImageElement, type = "image/png"): { set(byte
   };
 }
 
-// A word as Python's words module sees one: letters, inner apostrophes or hyphens joining more.
-const TOKEN = /[\p{L}\p{M}]+(?:['\u2019\u2018\u2010\u2011-][\p{L}\p{M}]+)*/gu;
-
-export function normalise(token: string): string {
-  return token
-    .replace(/[\u2019\u2018]/g, "'")
-    .replace(/[\u2010\u2011]/g, "-")
-    .toLowerCase();
+/** A sentence and the (start, end) offsets of the tokens to mark, as Python's words.word_spans finds them. */
+export interface MarkedSentence {
+  text: string;
+  spans: [number, number][];
 }
 
 /**
- * A sentence as text nodes, with <mark> around each token whose normalised form is in `forms`.
- * Built from text nodes only: whatever the sentence holds is shown, never parsed.
+ * A sentence as text nodes, with <mark> around each span. Offsets count code points, as Python
+ * strings do (not UTF-16 units: an emoji before a word must not shift its mark). Spans out of
+ * order, overlapping or out of range are skipped. Built from text nodes only: whatever the
+ * sentence holds is shown, never parsed.
  */
-export function highlighted(sentence: string, forms: ReadonlySet<string>): DocumentFragment {
+export function highlighted({ text, spans }: MarkedSentence): DocumentFragment {
   const fragment = document.createDocumentFragment();
+  const points = Array.from(text);
   let last = 0;
-  if (forms.size > 0) {
-    for (const match of sentence.matchAll(TOKEN)) {
-      const start = match.index ?? 0;
-      if (!forms.has(normalise(match[0]))) continue;
-      if (start > last) fragment.append(document.createTextNode(sentence.slice(last, start)));
-      const mark = document.createElement("mark");
-      mark.textContent = match[0];
-      fragment.append(mark);
-      last = start + match[0].length;
-    }
+  for (const span of spans ?? []) {
+    const [start, end] = span;
+    if (!(Number.isInteger(start) && Number.isInteger(end) && last <= start && start < end && end <= points.length)) continue;
+    if (start > last) fragment.append(document.createTextNode(points.slice(last, start).join("")));
+    const mark = document.createElement("mark");
+    mark.textContent = points.slice(start, end).join("");
+    fragment.append(mark);
+    last = end;
   }
-  if (last < sentence.length) fragment.append(document.createTextNode(sentence.slice(last)));
+  if (last < points.length) fragment.append(document.createTextNode(points.slice(last).join("")));
   return fragment;
 }
 

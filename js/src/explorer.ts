@@ -7,7 +7,7 @@
 // person changes. Actions (Generate, Cancel) go to the kernel as custom messages.
 import type { RenderProps } from "@anywidget/types";
 
-import { type Bytes, byteLength, h, highlighted, normalise, percent, pngSetter } from "./dom";
+import { type Bytes, byteLength, h, highlighted, type MarkedSentence, percent, pngSetter } from "./dom";
 import "./explorer.css";
 
 export interface Word {
@@ -32,8 +32,7 @@ export interface ExplorerModel {
   error: string;
   words: Word[];
   show_words: boolean;
-  sentences: string[];
-  word_forms: string[];
+  marked_sentences: MarkedSentence[];
   selected_word: string;
   methods: string[];
   saliency_method: string;
@@ -203,13 +202,9 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
     );
   });
 
-  on(["sentences", "selected_word", "word_forms"], () => {
-    const selected = model.get("selected_word") ?? "";
-    const forms = new Set((model.get("word_forms") ?? []).map(normalise));
-    if (selected) forms.add(normalise(selected));
-    sentenceList.replaceChildren(
-      ...(model.get("sentences") ?? []).map((sentence) => h("li", {}, highlighted(sentence, forms))),
-    );
+  // Python marks the selected word's tokens (words.word_spans): the view does not tokenise.
+  on(["marked_sentences"], () => {
+    sentenceList.replaceChildren(...(model.get("marked_sentences") ?? []).map((s) => h("li", {}, highlighted(s))));
   });
 
   on(["methods", "saliency_method"], () => {

@@ -16,7 +16,7 @@ describe.skipIf(!existsSync(bundle))("built explorer.js", () => {
     const model = new FakeModel({
       image_png: null, image_name: "x.png", prediction: "cat", probability: 0.5, n_sentences: 8,
       top_p: 0.9, temperature: 1, status: "idle", progress: 0, n_generated: 0, error: "",
-      words: [{ word: "cat", count: 2, share: 1 }], sentences: ["a cat"], word_forms: [],
+      words: [{ word: "cat", count: 2, share: 1 }], marked_sentences: [{ text: "a cat", spans: [[2, 5]] }],
       selected_word: "cat", methods: ["gradcam"], saliency_method: "gradcam", saliency_png: null,
       word_map_png: null, word_map_word: "",
     });

@@ -7,6 +7,8 @@ import { FakeModel } from "./fake-model";
 const PNG = new DataView(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).buffer);
 const XSS = "<img src=x onerror=alert(1)>";
 
+const unmarked = (texts: string[]) => texts.map((text) => ({ text, spans: [] as [number, number][] }));
+
 function state(changes: Partial<ExplorerModel> = {}): ExplorerModel {
   return {
     image_png: PNG,
@@ -26,8 +28,7 @@ function state(changes: Partial<ExplorerModel> = {}): ExplorerModel {
       { word: "bird", count: 20, share: 0.25 },
       { word: "sky", count: 8, share: 0.125 },
     ],
-    sentences: ["A bird flies over the water.", "Two birds on a lake.", "The sky is blue."],
-    word_forms: [],
+    marked_sentences: unmarked(["A bird flies over the water.", "Two birds on a lake.", "The sky is blue."]),
     selected_word: "",
     methods: ["gradcam", "integrated_gradients", "occlusion"],
     saliency_method: "gradcam",
@@ -103,32 +104,45 @@ describe("Explorer view", () => {
     expect(model.saved.at(-1)).toEqual({ selected_word: "" });
   });
 
-  it("highlights the selected word and its forms in the sentences, case-insensitively", () => {
+  it("marks the spans Python sends, and only those", () => {
     const { el, model } = mount({ selected_word: "bird" });
-    expect(marks(el)).toEqual(["bird"]);
-    model.update({ word_forms: ["birds"] });
+    expect(marks(el)).toEqual([]);
+    model.update({
+      marked_sentences: [
+        { text: "A bird flies over the water.", spans: [[2, 6]] },
+        { text: "Two birds on a lake.", spans: [[4, 9]] },
+      ],
+    });
     expect(marks(el)).toEqual(["bird", "birds"]);
     expect(el.querySelector(".tx-sentences li")?.textContent).toBe("A bird flies over the water.");
-    model.update({ selected_word: "water", word_forms: ["water"] });
-    expect(marks(el)).toEqual(["water"]);
-    model.update({ selected_word: "", word_forms: [] });
+    model.update({ selected_word: "water", marked_sentences: [{ text: "Water, water.", spans: [[0, 5], [7, 12]] }] });
+    expect(marks(el)).toEqual(["Water", "water"]);
+    expect(el.querySelectorAll(".tx-sentences li")).toHaveLength(1);
+    model.update({ selected_word: "", marked_sentences: unmarked(["Water, water."]) });
     expect(marks(el)).toEqual([]);
   });
 
-  it("does not mark a word inside another word", () => {
-    const { el } = mount({ selected_word: "sky", sentences: ["Skyline and sky, SKY."] });
+  it("does not tokenise: a word inside another word stays unmarked unless Python marks it", () => {
+    const { el } = mount({ selected_word: "sky", marked_sentences: [{ text: "Skyline and sky, SKY.", spans: [[12, 15], [17, 20]] }] });
     expect(marks(el)).toEqual(["sky", "SKY"]);
+  });
+
+  it("counts offsets in code points, as Python does, and skips bad spans", () => {
+    const text = "🐦 bird and 🌊 water";
+    const { el } = mount({ marked_sentences: [{ text, spans: [[2, 6], [1, 0], [3, 5], [13, 18], [17, 99]] }] });
+    expect(marks(el)).toEqual(["bird", "water"]);
+    expect(el.querySelector(".tx-sentences li")?.textContent).toBe(text);
   });
 
   it("shows markup in sentences, words and names as text and creates no element from it", () => {
     const { el, model } = mount({
       image_name: `${XSS}.png`,
       prediction: XSS,
-      sentences: [`a bird ${XSS} near water`],
+      marked_sentences: unmarked([`a bird ${XSS} near water`]),
       words: [{ word: XSS, count: 1, share: 1 }],
       error: XSS,
     });
-    model.update({ selected_word: "bird" });
+    model.update({ selected_word: "bird", marked_sentences: [{ text: `a bird ${XSS} near water`, spans: [[2, 6]] }] });
     expect(el.querySelectorAll("img:not(.tx-image):not(.tx-map)")).toHaveLength(0);
     expect(el.querySelectorAll("img[onerror], [onerror]")).toHaveLength(0);
     expect(el.querySelector(".tx-sentences li")?.textContent).toBe(`a bird ${XSS} near water`);

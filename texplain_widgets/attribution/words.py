@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
-from ..words import _NORMALISE, _TOKEN, sentence_words
+from ..words import as_lemma, word_spans
 from .frame import ModelInput
 from .maps import SaliencyMap, attribute
 
@@ -50,15 +50,12 @@ def word_saliency(
 
 def word_occurrences(explanation, word: str) -> tuple[str, list[tuple[str, str]]]:
     """The lemma of ``word`` and, for each of its occurrences, (text before it, its surface form)."""
-    lemmas = sentence_words(word)
-    lemma = lemmas[0] if len(lemmas) == 1 else None
-    occurrences = []
-    for sentence in explanation.sentences:
-        if lemma is None or lemma not in sentence_words(sentence):
-            continue
-        for match in _TOKEN.finditer(sentence.translate(_NORMALISE)):  # translate keeps positions
-            if sentence_words(match.group()) == [lemma]:
-                occurrences.append((sentence[: match.start()], sentence[match.start() : match.end()]))
+    lemma = as_lemma(word, explanation.words["word"])
+    occurrences = [
+        (sentence[:start], sentence[start:end])
+        for sentence in explanation.sentences
+        for start, end in word_spans(sentence, lemma)
+    ]
     if not occurrences:
         seen = ", ".join(explanation.top_words(8)) or "none"
         raise InputError(

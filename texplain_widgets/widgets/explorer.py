@@ -24,8 +24,11 @@ Traits (all readable and settable from Python; those the view changes are marked
   [0, 1]; ``n_generated``: sentences so far; ``error``: the last error message, "" when none;
 - ``words``: the top ``n_words`` words, each ``{"word", "count", "share"}``; ``show_words``:
   whether the view draws them (a :class:`~.dashboard.Dashboard` shows them in a WordChart);
-- ``sentences``: up to ``max_sentences`` sentences, those with the selected word first;
-  ``word_forms``: the selected word's spellings in them (what the view highlights);
+- ``sentences`` (Python only): up to ``max_sentences`` sentences, those with the selected word
+  first; ``word_forms`` (Python only): the selected word's spellings in them, case folded;
+- ``marked_sentences``: what the view lists, ``[{"text", "spans": [[start, end], ...]}]``, the
+  selected word's tokens found by :func:`~texplain_widgets.words.word_spans` (offsets in code
+  points; the view marks them and does not tokenise);
 - ``selected_word``*: the word (a lemma, as in ``words``) the maps and sentences are about;
 - ``saliency_method``*: one of ``methods`` (Captum methods of
   :func:`~texplain_widgets.attribution.saliency_map`); ``saliency_png``: its map over the image;
@@ -55,7 +58,7 @@ from ..attribution.words import word_saliency
 from ..data.images import load_image
 from ..errors import Cancelled, InputError, TExplainError
 from ..model.explanation import Explanation
-from ..words import _NORMALISE, _TOKEN, sentence_words, word_table
+from ..words import as_lemma, word_spans, word_table
 from .frontend import css, esm
 from .media import display_png, overlay_png
 from .worker import worker_for
@@ -93,8 +96,9 @@ class Explorer(anywidget.AnyWidget):
     show_words = t.Bool(True).tag(sync=True)  # False where a linked WordChart shows them
     words = t.List(t.Dict()).tag(sync=True)
     max_sentences = t.Int(12).tag(sync=True)
-    sentences = t.List(t.Unicode()).tag(sync=True)
-    word_forms = t.List(t.Unicode()).tag(sync=True)
+    sentences = t.List(t.Unicode())
+    word_forms = t.List(t.Unicode())
+    marked_sentences = t.List(t.Dict()).tag(sync=True)
     selected_word = t.Unicode("").tag(sync=True)
 
     methods = t.List(t.Unicode(), default_value=list(METHODS)).tag(sync=True)
@@ -191,8 +195,7 @@ class Explorer(anywidget.AnyWidget):
             self.progress = 0.0
             self.n_generated = 0
             self.words = []
-            self.sentences = []
-            self.word_forms = []
+            self._set_sentences([], "")
             self.word_map_png = b""
             self.word_map_word = ""
         return self._submit(self._generate, self._epoch, generation, stop, options)
@@ -251,7 +254,7 @@ class Explorer(anywidget.AnyWidget):
                 self.n_generated = done
                 self.progress = done / total
                 self.words = self._word_records(texts)
-                self.sentences, self.word_forms = self._sentence_view(texts, self.selected_word)
+                self._set_sentences(texts, self.selected_word)
 
         if current():
             self.status = "running"  # again: a replaced generation's end may have said "done"
@@ -336,14 +339,14 @@ class Explorer(anywidget.AnyWidget):
         self._partial = list(texts)
         table = explanation.words if explanation is not None else None
         word = self.selected_word
-        if word and (table is None or _lemma(word) not in set(table["word"])):
+        if word and (table is None or as_lemma(word, table["word"]) not in set(table["word"])):
             word = ""
         with self.hold_sync():
             self.status = status
             self.progress = 1.0 if explanation is not None else 0.0
             self.n_generated = len(texts)
             self.words = self._word_records(texts, table)
-            self.sentences, self.word_forms = self._sentence_view(texts, word)
+            self._set_sentences(texts, word)
             if word != self.selected_word:
                 self.selected_word = word  # its observer asks for the map
             else:
@@ -373,26 +376,30 @@ class Explorer(anywidget.AnyWidget):
             for row in table.head(self.n_words).itertuples(index=False)
         ]
 
-    def _sentence_view(self, texts: list[str], word: str) -> tuple[list[str], list[str]]:
-        """Sentences to show (those with ``word`` first) and the spellings of ``word`` in them."""
+    def _set_sentences(self, texts: list[str], word: str) -> None:
+        """Show up to ``max_sentences`` of ``texts``, those with ``word`` first and its tokens marked."""
         limit = max(0, self.max_sentences)
-        if not word:
-            return list(texts[:limit]), []
-        lemma = _lemma(word)
-        with_word, forms = [], set()
-        for sentence in texts:
-            found = {
-                match.group().casefold()
-                for match in _TOKEN.finditer(sentence.translate(_NORMALISE))
-                if sentence_words(match.group()) == [lemma]
-            }
-            if found:
-                with_word.append(sentence)
-                forms |= found
-                if len(with_word) == limit:
+        lemma = self._lemma(word) if word else ""
+        found = []
+        for text in texts if lemma else []:
+            spans = word_spans(text, lemma)
+            if spans:
+                found.append((text, spans))
+                if len(found) == limit:
                     break
-        shown = with_word or list(texts[:limit])
-        return shown, sorted(forms)
+        shown = found or [(text, []) for text in texts[:limit]]
+        with self.hold_sync():
+            self.sentences = [text for text, _ in shown]
+            self.word_forms = sorted({text[a:b].casefold() for text, spans in found for a, b in spans})
+            self.marked_sentences = [
+                {"text": text, "spans": [list(s) for s in spans]} for text, spans in shown
+            ]
+
+    def _lemma(self, word: str) -> str:
+        """The lemma ``word`` stands for, among the words shown (see :func:`~texplain_widgets.words.as_lemma`)."""
+        if self._explanation is not None:
+            return as_lemma(word, self._explanation.words["word"])
+        return as_lemma(word, [w["word"] for w in self.words])
 
     def _request_word_map(self) -> None:
         self.error = ""  # a new request: the last failure is history
@@ -405,7 +412,7 @@ class Explorer(anywidget.AnyWidget):
                 self.word_map_png = b""
                 self.word_map_word = ""
             return
-        key = (self._epoch, self._explanation_id, _lemma(word), method, repr(self._options(method)))
+        key = (self._epoch, self._explanation_id, self._lemma(word), method, repr(self._options(method)))
         cached = self._word_cache.get(key)
         if cached is not None:
             with self.hold_sync():
@@ -447,7 +454,7 @@ class Explorer(anywidget.AnyWidget):
     def _on_selected_word(self, change) -> None:
         if not self._ready:
             return
-        self.sentences, self.word_forms = self._sentence_view(self._partial, change["new"])
+        self._set_sentences(self._partial, change["new"])
         self._request_word_map()
 
     @t.observe("word_method")
@@ -477,7 +484,7 @@ class Explorer(anywidget.AnyWidget):
             self._explanation.words if self._explanation is not None and self.status != "running" else None
         )
         self.words = self._word_records(self._partial, table)
-        self.sentences, self.word_forms = self._sentence_view(self._partial, self.selected_word)
+        self._set_sentences(self._partial, self.selected_word)
 
     def _on_message(self, _widget, content, _buffers) -> None:
         action = content.get("action") if isinstance(content, dict) else None
@@ -490,8 +497,3 @@ class Explorer(anywidget.AnyWidget):
                 raise InputError(f"unknown action {action!r} from the frontend")
         except Exception as error:  # noqa: BLE001 - a click must not raise in the kernel
             self._fail(error)
-
-
-def _lemma(word: str) -> str:
-    lemmas = sentence_words(word)
-    return lemmas[0] if len(lemmas) == 1 else word.casefold()

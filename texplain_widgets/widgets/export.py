@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import re
 
 import vl_convert as vlc
 
@@ -27,23 +26,13 @@ def _caption(explorer) -> str:
     return f"{name}: predicted {explorer.prediction} ({explorer.probability:.1%})"
 
 
-def _marked(sentence: str, forms: set[str]) -> str:
-    """``sentence`` as escaped HTML with the words in ``forms`` inside <mark>."""
-    if not forms:
-        return html.escape(sentence)
-    pattern = re.compile(
-        r"\b(" + "|".join(map(re.escape, sorted(forms, key=len, reverse=True))) + r")\b", re.IGNORECASE
-    )
+def _marked(text: str, spans) -> str:
+    """``text`` as escaped HTML with each (start, end) span inside <mark> (the spans the view marks)."""
     parts, last = [], 0
-    for match in pattern.finditer(sentence):
-        parts += [
-            html.escape(sentence[last : match.start()]),
-            "<mark>",
-            html.escape(match.group()),
-            "</mark>",
-        ]
-        last = match.end()
-    parts.append(html.escape(sentence[last:]))
+    for start, end in spans:
+        parts += [html.escape(text[last:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        last = end
+    parts.append(html.escape(text[last:]))
     return "".join(parts)
 
 
@@ -57,8 +46,7 @@ def _img(png: bytes, alt: str) -> str:
 def snapshot_html(explorer) -> str:
     """One self-contained HTML page: image, prediction, word chart (SVG), maps and sentences."""
     word = explorer.selected_word
-    forms = set(explorer.word_forms) | ({word} if word else set())
-    sentences = "".join(f"<li>{_marked(s, forms)}</li>" for s in explorer.sentences)
+    sentences = "".join(f"<li>{_marked(s['text'], s['spans'])}</li>" for s in explorer.marked_sentences)
     word_map = f"where “{word}” comes from" if word else "word map"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(_caption(explorer))}</title>
