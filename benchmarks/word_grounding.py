@@ -50,7 +50,7 @@ from texplain_widgets.attribution.faithfulness import (
     word_deletion,
 )
 from texplain_widgets.attribution.maps import saliency_map
-from texplain_widgets.attribution.words import word_saliency
+from texplain_widgets.attribution.word_maps import word_saliency
 from texplain_widgets.demo.world import BACKGROUND_WORDS, BACKGROUNDS
 
 COLUMNS = {

@@ -13,7 +13,7 @@ from texplain_widgets.attribution.faithfulness import deletion, insertion, rando
 from texplain_widgets.attribution.frame import ModelInput
 from texplain_widgets.attribution.layers import TokenGrid, _default_layer
 from texplain_widgets.attribution.maps import METHODS, saliency_map
-from texplain_widgets.attribution.words import (
+from texplain_widgets.attribution.word_maps import (
     WordScore,
     word_occurrences,
     word_saliency,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from texplain_widgets.attribution.faithfulness import word_deletion
-from texplain_widgets.attribution.words import word_saliency
+from texplain_widgets.attribution.word_maps import word_saliency
 from texplain_widgets.errors import InputError
 from texplain_widgets.model.texplain import TExplain
 from texplain_widgets.words import sentence_words

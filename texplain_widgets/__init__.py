@@ -25,7 +25,7 @@ _LAZY = {
     "rank_words": "analysis",
     "naming_shares": "analysis",
     "saliency_map": "attribution.maps",
-    "word_saliency": "attribution.words",
+    "word_saliency": "attribution.word_maps",
     "overlay": "attribution.drawing",
     "deletion": "attribution.faithfulness",
     "insertion": "attribution.faithfulness",

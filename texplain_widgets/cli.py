@@ -131,7 +131,7 @@ def saliency(args: argparse.Namespace) -> int:
     """Draw a saliency map of the classifier over the image (of a word, with --word) as a PNG."""
     from .attribution.drawing import overlay, to_png_bytes
     from .attribution.maps import saliency_map
-    from .attribution.words import word_saliency
+    from .attribution.word_maps import word_saliency
     from .data.images import load_image
 
     load_image(args.image)  # fail on a bad file before the slow model load

@@ -9,7 +9,7 @@ _LAZY = {
     "METHODS": "maps",
     "SaliencyMap": "maps",
     "saliency_map": "maps",
-    "word_saliency": "words",
+    "word_saliency": "word_maps",
     "overlay": "drawing",  # not a module named overlay: it would shadow the function once imported
     "to_png_bytes": "drawing",
     "Curve": "faithfulness",

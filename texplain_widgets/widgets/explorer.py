@@ -54,7 +54,7 @@ import torch
 import traitlets as t
 
 from ..attribution.maps import METHODS, saliency_map
-from ..attribution.words import word_saliency
+from ..attribution.word_maps import word_saliency
 from ..data.images import load_image
 from ..errors import Cancelled, InputError, TExplainError
 from ..model.explanation import Explanation
