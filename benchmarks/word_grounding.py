@@ -143,6 +143,7 @@ def summary(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def main() -> None:
     from texplain_widgets.demo import MODELS, load
+    from texplain_widgets.model.precision import native_bf16
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="test images, balanced over the groups")

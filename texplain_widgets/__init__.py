@@ -16,6 +16,7 @@ _LAZY = {
     "Translator": "model.translator",
     "TranslatorConfig": "model.translator",
     "TrainConfig": "model.train",
+    "native_bf16": "model.precision",
     "SamplingSettings": "model.generate",
     "Explanation": "model.explanation",
     "CaptionPairs": "data.captions",

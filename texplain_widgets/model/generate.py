@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..errors import Cancelled, InputError
+from .precision import warn_if_emulated_bf16
 
 BLOCK = 32  # samples per random stream; batches hold whole blocks
 CANDIDATES = (64, 1024)  # top tokens examined, in turn, before a full sort of the vocabulary
@@ -72,6 +73,8 @@ def sample_sentences(
     ``cancel()`` is checked between batches and, when true, raises :class:`Cancelled`.
     """
     lm = language_model.model
+    if language_model.dtype == torch.bfloat16:
+        warn_if_emulated_bf16(language_model.device, "sampling runs the language model")
     prefixes = prefixes.to(language_model.device, language_model.dtype)
     n_images = prefixes.shape[0]
     prefix_cache, first_logits = _run_prefixes(lm, prefixes)

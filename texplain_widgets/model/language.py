@@ -61,7 +61,8 @@ class FrozenLanguageModel(nn.Module):
         GGUF weights are dequantised to fp32 once and cached as safetensors under
         :func:`cache_root`, so later loads take seconds. Extra ``kwargs`` go to
         ``AutoModelForCausalLM.from_pretrained``; ``dtype=torch.bfloat16`` halves the memory
-        and, on CPUs with AMX or on GPUs, makes sampling faster.
+        and, where :func:`~.precision.native_bf16` holds (GPUs, CPUs with AMX or AVX512-BF16),
+        makes sampling faster; elsewhere sampling warns, as bfloat16 is then emulated and far slower.
         """
         source = str(source)
         if source == SMOLLM2:

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from ..data.images import load_image
 from ..errors import Cancelled, CheckpointMismatchError, InputError
 from .checkpoint import TRANSLATOR_WEIGHTS, CheckpointConfig
+from .precision import native_bf16, warn_if_emulated_bf16
 
 STATE_JSON = "trainer_state.json"
 STATE_TENSORS = "trainer_state.safetensors"
@@ -37,7 +38,7 @@ class TrainConfig:
     eval_every: int = 100
     checkpoint_every: int = 100
     seed: int = 0
-    bf16: bool | None = None  # bfloat16 autocast for the LM; None = on a GPU only
+    bf16: bool | None = None  # bfloat16 autocast for the LM; None = on a GPU with native bf16 only
 
 
 @dataclass
@@ -98,7 +99,8 @@ def fit(
     With ``checkpoint_dir`` the features are cached there, the model is saved every
     ``checkpoint_every`` steps with the optimizer state, and a later call resumes from it.
     ``cancel()`` returning true saves a checkpoint and raises Cancelled. Deterministic under
-    ``config.seed`` on the CPU; on a GPU (or with ``config.bf16``) the LM runs in bfloat16 autocast.
+    ``config.seed`` on the CPU; on a GPU with bf16 (or with ``config.bf16``) the LM runs in bfloat16
+    autocast, which warns on a CPU without native bf16 (see :func:`~.precision.native_bf16`).
     """
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -125,7 +127,9 @@ def fit(
     if directory is not None and resume and (directory / STATE_JSON).is_file():
         step, history = _load_state(directory, model, optimizer, scheduler, config)
 
-    bf16 = config.bf16 if config.bf16 is not None else device.type == "cuda"
+    bf16 = config.bf16 if config.bf16 is not None else device.type == "cuda" and native_bf16(device)
+    if bf16:
+        warn_if_emulated_bf16(device, "training (TrainConfig.bf16=True) runs the LM")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="translator")
     try:
