@@ -35,6 +35,8 @@ _LAZY = {
     "ImageBrowser": "widgets.browser",
     "WordChart": "widgets.word_chart",
     "Dashboard": "widgets.dashboard",
+    "ExplanationSet": "runs.explanation_set",
+    "explain_dataset": "runs.engine",
 }
 
 __all__ = [  # noqa: PLE0604 (the lazy names are strings)

@@ -50,7 +50,14 @@ def rank_words(
     Returns group, word, count, share (of the group's sentences with the word), log_odds and
     z, sorted by z within each group (``top`` rows per group, all when None).
     """
-    counts = word_counts(explanations, groups)
+    return rank_counts(word_counts(explanations, groups), prior_strength=prior_strength, top=top)
+
+
+def rank_counts(
+    counts: pd.DataFrame, *, prior_strength: float = 1000.0, top: int | None = 10
+) -> pd.DataFrame:
+    """:func:`rank_words` from word counts: a frame of group, word, count and share (as
+    :func:`word_counts` gives, or a stored run aggregates)."""
     table = counts.pivot_table(index="word", columns="group", values="count", fill_value=0)
     totals = table.sum()
     overall = table.sum(axis=1)

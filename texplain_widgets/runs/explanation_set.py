@@ -1,0 +1,193 @@
+"""Read a stored run: its images, failures, explanations, word rankings and accuracy.
+
+Queries run in DuckDB over the Parquet shards: the word rankings aggregate the stored
+per-image word counts, never the sentences, so they stay fast on millions of sentences.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from ..errors import InputError
+from .store import StoreError, check_shards, read_manifest, shard_files
+from .tables import FAILURES, IMAGES
+
+BY = {"predicted": "coalesce(class_name, CAST(predicted AS VARCHAR))", "label": "label", "group": '"group"'}
+
+
+class ExplanationSet:
+    """A run directory written by :func:`~texplain_widgets.explain_dataset` (or ``texplain run``).
+
+    >>> runs = ExplanationSet.open("runs/demo")
+    >>> runs.words(by="group").head()            # the log-odds ranking of rank_words
+    >>> runs.images_with("grass").head()         # ids, most "grass" sentences first
+    """
+
+    def __init__(self, directory, manifest: dict):
+        self.directory = Path(directory)
+        self.manifest = manifest
+
+    @classmethod
+    def open(cls, directory) -> ExplanationSet:
+        """Open a run (it may still be growing); damaged shards are reported, not read."""
+        manifest = read_manifest(directory)
+        problems = check_shards(directory, manifest)
+        if problems:
+            raise StoreError(
+                f"{directory}: {len(problems)} damaged shard file(s), not read:\n  "
+                + "\n  ".join(message for _, message in problems)
+                + "\nrun the same `texplain run` (explain_dataset) into it again: it drops them "
+                "and explains those images again"
+            )
+        return cls(directory, manifest)
+
+    def __len__(self) -> int:
+        return sum(entry["files"]["images"]["rows"] for entry in self.manifest["shards"])
+
+    def __repr__(self) -> str:
+        state = "complete" if self.manifest.get("complete") else "incomplete"
+        return f"ExplanationSet({str(self.directory)!r}: {len(self)} images, {self.n_failed} failed, {state})"
+
+    @property
+    def n_failed(self) -> int:
+        return sum(entry["files"]["failures"]["rows"] for entry in self.manifest["shards"])
+
+    @property
+    def settings(self) -> dict:
+        """The sampling settings of the run."""
+        return dict(self.manifest["sampling"])
+
+    def summary(self) -> str:
+        """A line on what is stored, and where to read why images failed."""
+        total = self.manifest["source"]["n_images"]
+        text = f"{self.directory}: {len(self)} of {total} images explained"
+        if self.n_failed:
+            text += (
+                f", {self.n_failed} failed (why: ExplanationSet.open({str(self.directory)!r}).failures, "
+                f"or the Parquet files in {self.directory / 'failures'})"
+            )
+        missing = total - len(self) - self.n_failed
+        return text + (f"; {missing} still to do: rerun to resume" if missing else "")
+
+    @cached_property
+    def images(self) -> pd.DataFrame:
+        """One row per stored image, by id: name, path, label, group, prediction, n_sentences."""
+        columns = [name for name in IMAGES.names if name != "sentences"]
+        return self._read("images", columns, IMAGES).sort_values("id", ignore_index=True)
+
+    @cached_property
+    def failures(self) -> pd.DataFrame:
+        """One row per image that could not be read: id, name, path, error."""
+        return self._read("failures", FAILURES.names, FAILURES).sort_values("id", ignore_index=True)
+
+    def explanation(self, image_id: int):
+        """The :class:`~texplain_widgets.Explanation` of one stored image (by its ``id``)."""
+        from ..model.explanation import Explanation
+
+        rows = self._query("SELECT * FROM images WHERE id = ?", [int(image_id)]) if len(self) else None
+        if rows is None or rows.empty:
+            failed = self.failures[self.failures["id"] == image_id]
+            if not failed.empty:
+                raise InputError(f"image {image_id} failed to load: {failed['error'].iloc[0]}")
+            raise InputError(f"{self.directory} has no image with id {image_id}")
+        row = rows.iloc[0]
+        return Explanation(
+            sentences=list(row["sentences"]),
+            predicted_class=int(row["predicted"]),
+            probability=float(row["probability"]),
+            class_name=row["class_name"],
+            image=row["path"],
+            settings=self.settings,
+        )
+
+    def words(self, by: str = "predicted", *, prior_strength: float = 1000.0, top: int | None = 10):
+        """Words most associated with each predicted class, label or group, against the others.
+
+        The log-odds ranking of :func:`~texplain_widgets.rank_words` (same columns: group,
+        word, count, share, log_odds, z), from the stored per-image word counts.
+        """
+        from ..analysis import rank_counts
+
+        key = self._key(by)
+        counts = self._query(
+            f"""WITH keyed AS (SELECT id, {key} AS g FROM images WHERE {key} IS NOT NULL),
+                totals AS (SELECT {key} AS g, sum(n_sentences) AS n FROM images WHERE {key} IS NOT NULL GROUP BY 1)
+            SELECT k.g AS "group", w.word, sum(w.count)::BIGINT AS count,
+                   sum(w.sentences_with) / any_value(t.n) AS share
+            FROM words w JOIN keyed k ON w.image_id = k.id JOIN totals t ON t.g = k.g
+            GROUP BY 1, 2"""
+        )
+        return rank_counts(counts, prior_strength=prior_strength, top=top)
+
+    def images_with(self, word: str) -> pd.DataFrame:
+        """Images whose sentences use ``word`` (a stored lemma, or any spelling: see
+        :func:`~texplain_widgets.words.as_lemma`), by the share of their sentences with it,
+        then count, then id: columns id, name, count, share."""
+        from ..words import as_lemma
+
+        if not len(self):
+            return pd.DataFrame({"id": [], "name": [], "count": [], "share": []})
+        folded = as_lemma(word, [word.strip().casefold()])
+        stored = self._query("SELECT count(*) AS n FROM words WHERE word = ?", [folded])["n"].iloc[0]
+        return self._query(
+            """SELECT i.id, i.name, w.count, w.sentences_with / i.n_sentences AS share
+            FROM words w JOIN images i ON w.image_id = i.id WHERE w.word = ?
+            ORDER BY share DESC, w.count DESC, i.id""",
+            [folded if stored else as_lemma(word)],
+        )
+
+    def accuracy(self) -> pd.DataFrame:
+        """Accuracy overall, per class (true label) and per group, the worst group marked.
+
+        Columns: by ("all", "class", "group"), name, n, correct, accuracy, worst.
+        """
+        images = self.images
+        if images.empty or images["label"].isna().all():
+            raise InputError(f"{self.directory}: the run has no labels, so no accuracy")
+        images = images[images["label"].notna()]
+        predicted = images["class_name"].where(images["class_name"].notna(), images["predicted"].astype(str))
+        frame = pd.DataFrame(
+            {"class": images["label"], "group": images["group"], "correct": predicted == images["label"]}
+        )
+        rows = [{"by": "all", "name": "all", "n": len(frame), "correct": int(frame["correct"].sum())}]
+        for by in ("class", "group"):
+            for name, part in frame[frame[by].notna()].groupby(by, sort=True):
+                rows.append({"by": by, "name": name, "n": len(part), "correct": int(part["correct"].sum())})
+        table = pd.DataFrame(rows)
+        table["accuracy"] = table["correct"] / table["n"]
+        groups = table["by"] == "group"
+        table["worst"] = groups & (table["accuracy"] == table.loc[groups, "accuracy"].min())
+        return table
+
+    def _key(self, by: str) -> str:
+        if by not in BY:
+            raise InputError(f"by must be one of {', '.join(BY)}, not {by!r}")
+        if not len(self):
+            raise InputError(f"{self.directory} holds no explained images yet")
+        if by != "predicted" and self.images[by].isna().all():
+            raise InputError(f"{self.directory}: the run's images have no {by}s (give a labels CSV)")
+        return BY[by]
+
+    def _read(self, table: str, columns: list[str], schema) -> pd.DataFrame:
+        files = shard_files(self.directory, self.manifest, table)
+        if not files:
+            return schema.empty_table().select(columns).to_pandas()
+        return pq.read_table(files, columns=columns, schema=schema).to_pandas()
+
+    @cached_property
+    def _connection(self):
+        import duckdb
+
+        connection = duckdb.connect()
+        for table in ("images", "words"):
+            files = shard_files(self.directory, self.manifest, table)
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            connection.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}])")
+        return connection
+
+    def _query(self, sql: str, parameters=None) -> pd.DataFrame:
+        return self._connection.execute(sql, parameters or []).df()
