@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from texplain_widgets.errors import Cancelled, InputError
-from texplain_widgets.model.generate import SamplingSettings, sample_sentences, sample_top_p
+from texplain_widgets.model.generate import CANDIDATES, SamplingSettings, sample_sentences, sample_top_p
 
 
 def prefixes(lm, n=2, k=4, seed=0):
@@ -20,11 +20,27 @@ def test_top_p_keeps_only_the_nucleus():
 
 
 def test_top_p_falls_back_to_a_full_sort_for_wide_nuclei():
-    logits = torch.zeros(4, 500)  # uniform over 500 tokens: the nucleus is wider than 64
-    uniform = torch.tensor([0.0, 0.3, 0.6, 0.999])
-    chosen = sample_top_p(logits, uniform, top_p=1.0, temperature=1.0)
-    assert len(set(chosen.tolist())) == 4  # spread over the whole vocabulary, not the top 64
-    assert chosen.max() >= 64 or chosen.min() < 436
+    """A nucleus wider than the top 1024 tokens is sampled over all of it, in proportion."""
+    vocab, rows, top_p = 4096, 2000, 0.9
+    logits = torch.linspace(0.0, -0.5, vocab)  # near-uniform, token i is the i-th most likely
+    probs = torch.softmax(logits.double(), -1)
+    nucleus = int((probs.cumsum(-1) - probs < top_p).sum())  # tokens kept by top-p
+    assert CANDIDATES[-1] < nucleus < vocab
+    kept = probs[:nucleus] / probs[:nucleus].sum()
+    outside_top = float(kept[CANDIDATES[-1] :].sum())  # the nucleus' mass beyond the top 1024: ~0.66
+    generator = torch.Generator().manual_seed(0)
+    chosen = torch.cat(
+        [
+            sample_top_p(logits.expand(rows, -1), torch.rand(rows, generator=generator), top_p, 1.0)
+            for _ in range(5)
+        ]
+    )
+    assert chosen.max() < nucleus  # never beyond the nucleus
+    share = (chosen >= CANDIDATES[-1]).double().mean().item()
+    assert abs(share - outside_top) < 0.03  # 10000 draws: the standard error is 0.005
+    # and in proportion within the nucleus: its two halves get their probability mass
+    half = nucleus // 2
+    assert abs((chosen < half).double().mean().item() - float(kept[:half].sum())) < 0.03
 
 
 def test_sentences_stop_at_their_end(tiny_lm):
