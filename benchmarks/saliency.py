@@ -19,8 +19,8 @@ from PIL import Image
 from skimage import data
 
 from texplain_widgets.attribution.maps import METHODS, saliency_map
-from texplain_widgets.cli import resolve_model
 from texplain_widgets.model.classifier import FrozenClassifier
+from texplain_widgets.model_names import resolve_model
 
 ROWS = [
     *((method, method, {}) for method in METHODS),  # each method with its default options

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import InputError, TExplainError
-
-DEMO = "demo"
+from .model_names import DEMO, resolve_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,19 +23,6 @@ def main(argv: list[str] | None = None) -> int:
     except TExplainError as err:
         print(f"texplain: error: {err}", file=sys.stderr)
         return 2
-
-
-def resolve_model(name: str):
-    """The TExplain that ``--model`` names: a saved directory, ``demo`` (the biased demo
-    classifier) or ``demo:NAME`` (``demo:balanced``)."""
-    if name == DEMO or name.startswith(DEMO + ":"):
-        from .demo import load
-
-        which = name.partition(":")[2] or "biased"
-        return load([which])[which]
-    from .model.texplain import TExplain
-
-    return TExplain.from_pretrained(name)
 
 
 def explain(args: argparse.Namespace) -> int:

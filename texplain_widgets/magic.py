@@ -4,7 +4,8 @@
 
 ``FOLDER_OR_VARIABLE`` is a variable of the notebook (a list of images, a demo World, an
 ImageCollection), a folder, an image file, or ``demo`` for the demo's test images. Models are
-loaded once per session and reused. Bad arguments print one clear line, not a traceback.
+loaded once per session and reused (:func:`~.model_names.resolve_model`). Bad arguments print
+one clear line, not a traceback.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .errors import TExplainError
-
-_models: dict[str, object] = {}  # --model value -> TExplain, loaded once per kernel
 
 
 @magics_class
@@ -35,8 +34,10 @@ class TExplainMagics(Magics):
         if args.sentences < 1:
             raise UsageError(f"--sentences must be a positive number, not {args.sentences}")
         try:
+            from .model_names import resolve_model
+
             images = self._images(args.images)
-            model = _model(args.model)
+            model = resolve_model(args.model)
             options = {}
             if args.model == "demo" or args.model.startswith("demo:"):
                 from .demo import METHOD_OPTIONS
@@ -57,24 +58,6 @@ class TExplainMagics(Magics):
 
             return test_world()
         raise UsageError(f"{name!r} is neither a variable of this notebook nor a folder or image file")
-
-
-def _model(name: str):
-    if name == "demo" or name.startswith("demo:"):
-        if not _models.keys() & {"demo:biased", "demo:balanced"}:
-            from .demo import load
-
-            _models.update({f"demo:{key}": model for key, model in load().models.items()})  # one shared LM
-        key = name if ":" in name else "demo:biased"
-        if key not in _models:
-            raise UsageError(f"no demo model {name!r}: use demo (the biased classifier) or demo:balanced")
-        return _models[key]
-    key = str(Path(name).expanduser().resolve())
-    if key not in _models:
-        from .cli import resolve_model
-
-        _models[key] = resolve_model(name)
-    return _models[key]
 
 
 def load(shell) -> None:
