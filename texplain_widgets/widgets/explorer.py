@@ -9,9 +9,11 @@ b'\\x89PNG'
 
 Model work (prediction, generation, saliency maps) runs on the classifier's worker thread (see
 :mod:`.worker`), one job at a time, so the kernel stays free to take Cancel and other clicks and
-the models are never used by two threads at once. Generation streams: ``words``, ``sentences`` and ``progress`` change
-after every batch of ``batch_size`` sentences. A failure is shown in ``error`` (and logged), and
-the widget goes on working. A map asked for during generation is computed when it ends.
+the models are never used by two threads at once. Generation streams: ``words``, ``sentences``
+and ``progress`` change after every batch of ``batch_size`` sentences; the latest generation
+wins (:mod:`.generation`), and so does the latest request of each map (:mod:`.map_slot`). A
+failure is shown in ``error`` (and logged), and the widget goes on working. A map asked for
+during generation is computed when it ends.
 
 Traits (all readable and settable from Python; those the view changes are marked *):
 
@@ -45,7 +47,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -56,16 +57,20 @@ import traitlets as t
 from ..attribution.maps import METHODS, saliency_map
 from ..attribution.word_maps import word_saliency
 from ..data.images import load_image
-from ..errors import Cancelled, InputError, TExplainError
+from ..errors import InputError, TExplainError
 from ..model.explanation import Explanation
-from ..words import as_lemma, word_spans, word_table
+from ..words import as_lemma
 from .frontend import css, esm
+from .generation import Generations
+from .map_slot import MapSlot
 from .media import display_png, overlay_png
+from .word_view import marked_sentences, word_records
 from .worker import worker_for
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("idle", "running", "done", "cancelled", "error")
+SAMPLING = ("n_sentences", "top_p", "temperature", "max_new_tokens", "seed")  # traits passed to explain
 
 
 class Explorer(anywidget.AnyWidget):
@@ -120,17 +125,13 @@ class Explorer(anywidget.AnyWidget):
         self.texplain = texplain
         self._worker = worker_for(texplain.classifier)
         self._closed = False
-        self._lock = threading.Lock()  # guards the counters below
-        self._epoch = 0  # bumped by every new image: results for an older one are dropped
-        self._generation = 0  # bumped by every generate(): only the latest one writes
-        self._map_request = 0  # bumped by every word-map request: only the latest one writes
-        self._saliency_request = 0
-        self._stop = threading.Event()
+        self._epoch = 0  # bumped by every new image: a prediction for an older one is dropped
+        self._generations = Generations(self._submit)
+        self._saliency = MapSlot(self._submit, lambda png, _label: setattr(self, "saliency_png", png))
+        self._word_map = MapSlot(self._submit, self._show_word_map)
         self._partial: list[str] = []
         self._explanation: Explanation | None = None
         self._explanation_id = 0
-        self._saliency_cache: dict[tuple, bytes] = {}
-        self._word_cache: dict[tuple, bytes] = {}
         super().__init__(**traits)
         self.on_msg(self._on_message)
         self._load(image, name, picture)
@@ -149,9 +150,7 @@ class Explorer(anywidget.AnyWidget):
 
     @explanation.setter
     def explanation(self, explanation: Explanation | None) -> None:
-        self._stop.set()
-        with self._lock:
-            self._generation += 1
+        self._generations.replace()
         self._show(explanation, "done" if explanation is not None else "idle")
 
     def set_image(self, image, *, name: str | None = None) -> Future | None:
@@ -175,34 +174,22 @@ class Explorer(anywidget.AnyWidget):
         A generation already running is cancelled. The Future's result is the Explanation, or
         None when it was cancelled or failed (then ``status`` and ``error`` say so).
         """
-        self._stop.set()
-        stop = self._stop = threading.Event()
-        with self._lock:
-            self._generation += 1
-            generation = self._generation
-        options = {
-            "n_sentences": self.n_sentences,
-            "top_p": self.top_p,
-            "temperature": self.temperature,
-            "max_new_tokens": self.max_new_tokens,
-            "seed": self.seed,
-            "batch_size": self.batch_size or None,
-        }
-        self._partial = []
-        with self.hold_sync():
-            self.error = ""
-            self.status = "running"
-            self.progress = 0.0
-            self.n_generated = 0
-            self.words = []
-            self._set_sentences([], "")
-            self.word_map_png = b""
-            self.word_map_word = ""
-        return self._submit(self._generate, self._epoch, generation, stop, options)
+        options = {name: getattr(self, name) for name in SAMPLING} | {"batch_size": self.batch_size or None}
+
+        def run(batch, cancelled):
+            return self.texplain.explain(self._source, on_batch=batch, cancel=cancelled, **options)
+
+        def on_end(status: str, result) -> None:
+            if status == "error":
+                self.status = "error"  # the error itself reaches ``error`` through _guarded
+            else:
+                self._show(result if status == "done" else self._partial_explanation(options), status)
+
+        return self._generations.start(run, on_batch=self._on_batch, on_end=on_end, on_start=self._reset)
 
     def cancel(self) -> None:
         """Stop the running generation after its current batch (the Cancel button)."""
-        self._stop.set()
+        self._generations.cancel()
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the work asked for so far (generation, maps) is done."""
@@ -212,7 +199,8 @@ class Explorer(anywidget.AnyWidget):
         """Stop the work in progress and close the widget (its view disappears)."""
         if hasattr(self, "_worker"):
             self._closed = True  # its queued jobs do nothing
-            self._stop.set()
+            for part in (self._generations, self._saliency, self._word_map):
+                part.close()
         super().close()
 
     # -- the work, on the worker thread ---------------------------------------------------
@@ -242,88 +230,38 @@ class Explorer(anywidget.AnyWidget):
             self.probability = float(probabilities[predicted])
             self.prediction = names[predicted] if names else f"class {predicted}"
 
-    def _generate(self, epoch: int, generation: int, stop: threading.Event, options: dict):
-        def current():
-            return generation == self._generation and epoch == self._epoch
-
-        def on_batch(done: int, total: int, sentences: list[list[str]]) -> None:
-            if not current():
-                return
-            self._partial = texts = list(sentences[0])
-            with self.hold_sync():
-                self.n_generated = done
-                self.progress = done / total
-                self.words = self._word_records(texts)
-                self._set_sentences(texts, self.selected_word)
-
-        if current():
-            self.status = "running"  # again: a replaced generation's end may have said "done"
-        try:
-            explanation = self.texplain.explain(
-                self._source, on_batch=on_batch, cancel=lambda: stop.is_set() or not current(), **options
-            )
-        except Cancelled:
-            if current():
-                self._show(self._partial_explanation(options), "cancelled")
-            return None
-        except Exception:
-            if not current():
-                return None  # superseded: its failure is no longer news
-            self.status = "error"
-            raise
-        if not current():
-            return None
-        self._show(explanation, "done")
-        return explanation
-
-    def _word_map(self, request: int, key: tuple, explanation: Explanation, word: str, method: str):
-        if request != self._map_request:
-            return  # a newer request came first
-        try:
-            heatmap = word_saliency(
-                self.texplain, self._picture, explanation, word, method=method, **self._options(method)
-            ).heatmap
-            png = overlay_png(self._picture, heatmap)
-        except Exception:
-            if request == self._map_request:
-                with self.hold_sync():
-                    self.word_map_png = b""
-                    self.word_map_word = word
-            raise
-        self._word_cache[key] = png
-        if request == self._map_request:
-            with self.hold_sync():
-                self.word_map_png = png
-                self.word_map_word = word
-
-    def _saliency(self, request: int, key: tuple, method: str):
-        if request != self._saliency_request:
-            return
-        try:
-            found = saliency_map(self.texplain.classifier, self._picture, method, **self._options(method))
-            png = overlay_png(self._picture, found.heatmap)
-        except Exception:
-            if request == self._saliency_request:
-                self.saliency_png = b""
-            raise
-        self._saliency_cache[key] = png
-        if request == self._saliency_request:
-            self.saliency_png = png
+    def _on_batch(self, done: int, total: int, sentences: list[list[str]]) -> None:
+        self._partial = texts = list(sentences[0])
+        with self.hold_sync():
+            self.n_generated = done
+            self.progress = done / total
+            self.words = word_records(texts, self.n_words)
+            self._set_sentences(texts, self.selected_word)
 
     # -- glue -----------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        """What the view shows when a generation starts."""
+        self._partial = []
+        with self.hold_sync():
+            self.error = ""
+            self.status = "running"
+            self.progress = 0.0
+            self.n_generated = 0
+            self.words = []
+            self._set_sentences([], "")
+            self._word_map.clear()  # and a map still being computed for the old words is dropped
 
     def _load(self, image, name: str | None, picture=None) -> None:
         picture = load_image(image) if picture is None else picture
         if name is None:
             name = Path(image).name if isinstance(image, (str, os.PathLike)) else ""
-        self._stop.set()
-        with self._lock:
-            self._epoch += 1
-            self._generation += 1
+        self._generations.replace()
+        self._epoch += 1
         self._source = image if isinstance(image, (str, os.PathLike)) else picture
         self._picture = picture
-        self._saliency_cache.clear()
-        self._word_cache.clear()
+        self._saliency.forget()
+        self._word_map.forget()
         with self.hold_sync():
             self.image_png = display_png(picture)
             self.image_name = name
@@ -345,7 +283,7 @@ class Explorer(anywidget.AnyWidget):
             self.status = status
             self.progress = 1.0 if explanation is not None else 0.0
             self.n_generated = len(texts)
-            self.words = self._word_records(texts, table)
+            self.words = word_records(texts, self.n_words, table)
             self._set_sentences(texts, word)
             if word != self.selected_word:
                 self.selected_word = word  # its observer asks for the map
@@ -355,45 +293,25 @@ class Explorer(anywidget.AnyWidget):
     def _partial_explanation(self, options: dict) -> Explanation | None:
         if not self._partial:
             return None
-        names = self.texplain.classifier.class_names
-        predicted = self.predicted_class
+        path = str(self._source) if isinstance(self._source, (str, os.PathLike)) else None
+        settings = {**options, "cancelled_after": len(self._partial)}
+        name = self.prediction if self.predicted_class >= 0 and self.texplain.classifier.class_names else None
         return Explanation(
-            sentences=list(self._partial),
-            predicted_class=predicted,
-            probability=self.probability,
-            class_name=names[predicted] if names and predicted >= 0 else None,
-            image=str(self._source) if isinstance(self._source, (str, os.PathLike)) else None,
-            settings={**options, "cancelled_after": len(self._partial)},
+            list(self._partial),
+            self.predicted_class,
+            self.probability,
+            class_name=name,
+            image=path,
+            settings=settings,
         )
-
-    def _word_records(self, texts: list[str], table=None) -> list[dict]:
-        if table is None:
-            table = word_table(texts) if texts else None
-        if table is None:
-            return []
-        return [
-            {"word": str(row.word), "count": int(row.count), "share": float(row.share)}
-            for row in table.head(self.n_words).itertuples(index=False)
-        ]
 
     def _set_sentences(self, texts: list[str], word: str) -> None:
         """Show up to ``max_sentences`` of ``texts``, those with ``word`` first and its tokens marked."""
-        limit = max(0, self.max_sentences)
-        lemma = self._lemma(word) if word else ""
-        found = []
-        for text in texts if lemma else []:
-            spans = word_spans(text, lemma)
-            if spans:
-                found.append((text, spans))
-                if len(found) == limit:
-                    break
-        shown = found or [(text, []) for text in texts[:limit]]
+        shown = marked_sentences(texts, self._lemma(word) if word else "", self.max_sentences)
         with self.hold_sync():
-            self.sentences = [text for text, _ in shown]
-            self.word_forms = sorted({text[a:b].casefold() for text, spans in found for a, b in spans})
-            self.marked_sentences = [
-                {"text": text, "spans": [list(s) for s in spans]} for text, spans in shown
-            ]
+            self.sentences = [s["text"] for s in shown]
+            self.word_forms = sorted({s["text"][a:b].casefold() for s in shown for a, b in s["spans"]})
+            self.marked_sentences = shown
 
     def _lemma(self, word: str) -> str:
         """The lemma ``word`` stands for, among the words shown (see :func:`~texplain_widgets.words.as_lemma`)."""
@@ -401,43 +319,36 @@ class Explorer(anywidget.AnyWidget):
             return as_lemma(word, self._explanation.words["word"])
         return as_lemma(word, [w["word"] for w in self.words])
 
+    def _show_word_map(self, png: bytes, word: str) -> None:
+        with self.hold_sync():
+            self.word_map_png = png
+            self.word_map_word = word
+
     def _request_word_map(self) -> None:
         self.error = ""  # a new request: the last failure is history
-        with self._lock:
-            self._map_request += 1
-            request = self._map_request
         word, method, explanation = self.selected_word, self.word_method, self._explanation
         if not word or explanation is None:
-            with self.hold_sync():
-                self.word_map_png = b""
-                self.word_map_word = ""
+            self._word_map.clear()
             return
-        key = (self._epoch, self._explanation_id, self._lemma(word), method, repr(self._options(method)))
-        cached = self._word_cache.get(key)
-        if cached is not None:
-            with self.hold_sync():
-                self.word_map_png = cached
-                self.word_map_word = word
-            return
-        with self.hold_sync():
-            self.word_map_png = b""
-            self.word_map_word = ""
-        if self.status != "running":  # else the generation's end asks again
-            self._submit(self._word_map, request, key, explanation, word, method)
+        options, picture = self._options(method), self._picture
+
+        def compute() -> bytes:
+            found = word_saliency(self.texplain, picture, explanation, word, method=method, **options)
+            return overlay_png(picture, found.heatmap)
+
+        key = (self._epoch, self._explanation_id, self._lemma(word), method, repr(options))
+        self._word_map.request(key, compute, word, defer=self.status == "running")  # its end asks again
 
     def _request_saliency(self) -> None:
         self.error = ""
-        with self._lock:
-            self._saliency_request += 1
-            request = self._saliency_request
-        method = self.saliency_method
-        key = (self._epoch, method, repr(self._options(method)))
-        cached = self._saliency_cache.get(key)
-        if cached is not None:
-            self.saliency_png = cached
-            return
-        self.saliency_png = b""
-        self._submit(self._saliency, request, key, method)
+        method, options, picture = self.saliency_method, self._options(self.saliency_method), self._picture
+
+        def compute() -> bytes:
+            return overlay_png(
+                picture, saliency_map(self.texplain.classifier, picture, method, **options).heatmap
+            )
+
+        self._saliency.request((self._epoch, method, repr(options)), compute)
 
     def _options(self, method: str) -> dict:
         return dict(sorted(self.method_options.get(method, {}).items()))
@@ -450,41 +361,22 @@ class Explorer(anywidget.AnyWidget):
             message = f"{type(error).__name__}: {error}"
         self.error = message
 
-    @t.observe("selected_word")
-    def _on_selected_word(self, change) -> None:
+    @t.observe(
+        "selected_word", "word_method", "saliency_method", "method_options", "n_words", "max_sentences"
+    )
+    def _on_change(self, change) -> None:
         if not self._ready:
             return
-        self._set_sentences(self._partial, change["new"])
-        self._request_word_map()
-
-    @t.observe("word_method")
-    def _on_word_method(self, _change) -> None:
-        if not self._ready:
-            return
-        self._request_word_map()
-
-    @t.observe("saliency_method")
-    def _on_saliency_method(self, _change) -> None:
-        if not self._ready:
-            return
-        self._request_saliency()
-
-    @t.observe("method_options")
-    def _on_method_options(self, _change) -> None:
-        if not self._ready:
-            return
-        self._request_saliency()
-        self._request_word_map()
-
-    @t.observe("n_words", "max_sentences")
-    def _on_sizes(self, _change) -> None:
-        if not self._ready:
-            return
-        table = (
-            self._explanation.words if self._explanation is not None and self.status != "running" else None
-        )
-        self.words = self._word_records(self._partial, table)
-        self._set_sentences(self._partial, self.selected_word)
+        name = change["name"]
+        if name in ("n_words", "max_sentences"):
+            done = self._explanation is not None and self.status != "running"
+            self.words = word_records(self._partial, self.n_words, self._explanation.words if done else None)
+        if name in ("selected_word", "n_words", "max_sentences"):
+            self._set_sentences(self._partial, self.selected_word)
+        if name in ("saliency_method", "method_options"):
+            self._request_saliency()
+        if name in ("selected_word", "word_method", "method_options"):
+            self._request_word_map()
 
     def _on_message(self, _widget, content, _buffers) -> None:
         action = content.get("action") if isinstance(content, dict) else None

@@ -1,0 +1,38 @@
+"""What a widget shows of a set of sentences: word records and sentences with a word marked.
+
+Pure functions of texts and tables (no widget state), so the Explorer and a test see the same.
+"""
+
+from __future__ import annotations
+
+from ..words import word_spans, word_table
+
+__all__ = ["marked_sentences", "word_records"]
+
+
+def word_records(texts: list[str], n: int, table=None) -> list[dict]:
+    """The top ``n`` words of ``table`` (by default the word table of ``texts``) as JSON records
+    ``{"word", "count", "share"}`` of plain Python types."""
+    if table is None:
+        table = word_table(texts) if texts else None
+    if table is None:
+        return []
+    return [
+        {"word": str(row.word), "count": int(row.count), "share": float(row.share)}
+        for row in table.head(n).itertuples(index=False)
+    ]
+
+
+def marked_sentences(texts: list[str], lemma: str, limit: int) -> list[dict]:
+    """Up to ``limit`` of ``texts`` as ``{"text", "spans"}``: those where ``lemma`` occurs, its
+    tokens' (start, end) offsets in ``spans`` (:func:`~texplain_widgets.words.word_spans`); the
+    first ``limit`` unmarked when there are none (or ``lemma`` is "")."""
+    limit = max(0, limit)
+    found = []
+    for text in texts if lemma and limit else []:
+        spans = word_spans(text, lemma)
+        if spans:
+            found.append({"text": text, "spans": [[start, end] for start, end in spans]})
+            if len(found) == limit:
+                break
+    return found or [{"text": text, "spans": []} for text in texts[:limit]]
