@@ -1,0 +1,70 @@
+"""``texplain run``: arguments, the summary it prints, and the end-to-end run with the real SmolLM2."""
+
+import argparse
+
+import pytest
+from runs_support import bad_files, image_folder, save_tiny_model
+
+from texplain_widgets import ExplanationSet
+from texplain_widgets.errors import InputError
+from texplain_widgets.runs import command
+
+
+def texplain_run(argv):
+    parser = argparse.ArgumentParser(prog="texplain")
+    command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["run", *argv])
+    return args.command(args)
+
+
+def test_run_prints_the_summary_and_the_failures(tmp_path, tiny_classifier, tiny_lm, capsys):
+    model = save_tiny_model(tmp_path / "model", tiny_classifier, tiny_lm)
+    folder = image_folder(tmp_path / "images", 4)
+    bad_files(folder / "landbird")
+    out = tmp_path / "run"
+    argv = [
+        str(folder),
+        "--model",
+        str(model),
+        "--out",
+        str(out),
+        "--sentences",
+        "4",
+        "--max-new-tokens",
+        "4",
+    ]
+    assert texplain_run([*argv, "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "5 of 9 images explained, 4 failed" in printed
+    assert printed.count("  failed: ") == 4 and "bomb.png" in printed and "ExplanationSet.open(" in printed
+    runs = ExplanationSet.open(out)
+    assert runs.settings["n_sentences"] == 4 and runs.manifest["model_source"]["name"] == str(model)
+    assert texplain_run(argv) == 0  # resumed: nothing left to do
+    assert "5 of 9 images explained" in capsys.readouterr().out
+    with pytest.raises(InputError, match="--address"):
+        texplain_run([*argv, "--address", "auto"])
+
+
+@pytest.mark.smollm2
+@pytest.mark.slow
+def test_end_to_end_with_the_real_smollm2(smollm2_cache, tmp_path):
+    """The demo's biased TExplain (the real SmolLM2) over a few demo test images of each group."""
+    import numpy as np
+
+    from texplain_widgets import explain_dataset
+    from texplain_widgets.data.collection import ImageCollection
+    from texplain_widgets.demo import load, split
+
+    world = split("test")
+    picked = [int(i) for group in range(4) for i in np.flatnonzero(world.groups == group)[:2]]
+    source = ImageCollection.from_world(world.subset(picked))
+    runs = explain_dataset("demo", source, tmp_path / "run", n_sentences=6, max_new_tokens=12, chunk_size=4)
+    assert len(runs) == 8 and runs.n_failed == 0 and runs.manifest["complete"]
+    assert runs.manifest["model_source"]["language_model"] == "smollm2"
+    words = runs.words(by="group")
+    assert set(words["group"]) == set(world.group_names) and (words["count"] > 0).all()
+    assert runs.accuracy().query("by == 'group'")["worst"].any()
+    model = load(["biased"])["biased"]
+    direct = model.explain(world.images[picked[0]], 6, max_new_tokens=12)
+    assert runs.explanation(0).sentences == direct.sentences
+    assert any(sentence.strip() for sentence in direct.sentences)
