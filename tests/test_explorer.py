@@ -9,7 +9,6 @@ import torch
 
 from texplain_widgets import TExplain
 from texplain_widgets.model.explanation import Explanation
-from texplain_widgets.widgets import frontend
 from texplain_widgets.widgets.explorer import Explorer
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -291,15 +290,6 @@ def test_a_bad_image_raises_at_construction(texplain, tmp_path):
     (tmp_path / "notes.png").write_text("not an image")
     with pytest.raises(InputError, match="notes.png"):
         Explorer(texplain, tmp_path / "notes.png")
-
-
-def test_frontend_module_or_a_stand_in(monkeypatch, tmp_path):
-    monkeypatch.setattr(frontend, "STATIC", tmp_path)
-    stand_in = frontend.esm("explorer")
-    assert isinstance(stand_in, str) and "npm ci && npm run build" in stand_in and "\n" in stand_in
-    assert frontend.css("explorer") == ""
-    (tmp_path / "explorer.js").write_text("export default {};")
-    assert frontend.esm("explorer") == tmp_path / "explorer.js"
 
 
 def _lemmas(sentence):

@@ -26,3 +26,14 @@ def test_frontend(script):
         [_npm(), "run", script], cwd=JS, capture_output=True, text=True, timeout=600, check=False
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+
+def test_frontend_module_or_a_stand_in(monkeypatch, tmp_path):
+    from texplain_widgets.widgets import frontend
+
+    monkeypatch.setattr(frontend, "STATIC", tmp_path)
+    stand_in = frontend.esm("explorer")
+    assert isinstance(stand_in, str) and "npm ci && npm run build" in stand_in and "\n" in stand_in
+    assert frontend.css("explorer") == ""
+    (tmp_path / "explorer.js").write_text("export default {};")
+    assert frontend.esm("explorer") == tmp_path / "explorer.js"

@@ -11,7 +11,7 @@ Model work (prediction, generation, saliency maps) runs on the classifier's work
 :mod:`.worker`), one job at a time, so the kernel stays free to take Cancel and other clicks and
 the models are never used by two threads at once. Generation streams: ``words``, ``sentences``
 and ``progress`` change after every batch of ``batch_size`` sentences; the latest generation
-wins (:mod:`.generation`), and so does the latest request of each map (:mod:`.map_slot`). A
+wins (:mod:`.generations`), and so does the latest request of each map (:mod:`.map_slot`). A
 failure is shown in ``error`` (and logged), and the widget goes on working. A map asked for
 during generation is computed when it ends.
 
@@ -61,7 +61,7 @@ from ..errors import InputError, TExplainError
 from ..model.explanation import Explanation
 from ..words import as_lemma
 from .frontend import css, esm
-from .generation import Generations
+from .generations import Generations
 from .map_slot import MapSlot
 from .media import display_png, overlay_png
 from .word_view import marked_sentences, word_records

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from texplain_widgets.errors import Cancelled
-from texplain_widgets.widgets.generation import Generations
+from texplain_widgets.widgets.generations import Generations
 
 TIMEOUT = 30
 
