@@ -9,7 +9,8 @@ Stages (each reads what the one before wrote to --build, default build/demo):
                so the translator learns no shortcut) and of the val split, for both classifiers
   translators  train one translator per classifier into the frozen SmolLM2-135M from the
                cached features (TRANSLATOR and TRAINING settings; ~16 min each on 2 CPU cores)
-  package      save both TExplains, fp16, into texplain_widgets/demo/weights/ and print figures
+  package      save both TExplains, fp16, with demo.DISPLAY in their config.json, into
+               texplain_widgets/demo/weights/ and print figures
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from texplain_widgets.demo import WEIGHTS, split
+from texplain_widgets.demo import DISPLAY, WEIGHTS, split
 from texplain_widgets.demo.classifiers import load_classifier
 from texplain_widgets.model.language import FrozenLanguageModel
 from texplain_widgets.model.texplain import TExplain
@@ -103,7 +104,8 @@ def package(build: Path, args) -> None:
         config = TranslatorConfig(classifier.feature_dim, lm.embed_dim, **TRANSLATOR)
         translator = Translator(config)
         translator.load_state_dict(load_file(build / f"translator-{name}.safetensors"))
-        TExplain(classifier, lm, translator).save_pretrained(WEIGHTS / name, dtype=torch.float16)
+        model = TExplain(classifier, lm, translator, display=DISPLAY)  # display: GradCAM on layer3
+        model.save_pretrained(WEIGHTS / name, dtype=torch.float16)
         trained = json.loads((build / f"translator-{name}.json").read_text())
         test = metrics[name]["test"]
         print(

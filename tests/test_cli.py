@@ -151,3 +151,17 @@ def test_help_does_not_import_torch():
     probe = "import sys, texplain_widgets.cli; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_saliency_uses_the_method_options_saved_with_the_model(
+    capsys, tiny_classifier, tiny_lm, photo_files, tmp_path
+):
+    torch.manual_seed(0)
+    model = TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64)
+    model.display = {"method_options": {"gradcam": {"layer": "no_such_layer"}}}
+    saved = model.save_pretrained(tmp_path / "model")
+    arguments = ["saliency", str(photo_files[0]), "--model", str(saved), "--out", str(tmp_path / "m.png")]
+    code = main([*arguments, "--device", "cpu"])
+    assert code == 2 and "no_such_layer" in capsys.readouterr().err  # the saved layer was asked for
+    code = main([*arguments, "--device", "cpu", "--method", "saliency"])  # no saved options for it
+    assert code == 0, capsys.readouterr().err

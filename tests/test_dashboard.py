@@ -3,7 +3,7 @@
 import pytest
 import torch
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import get_ipython
+from IPython.testing import globalipapp
 from PIL import Image
 
 from texplain_widgets import TExplain
@@ -85,7 +85,7 @@ def test_exports_are_static_and_keep_hostile_text_as_text(texplain, tmp_path, ph
 
 @pytest.fixture
 def shell():
-    ip = get_ipython()
+    ip = globalipapp.get_ipython()  # looked up at each call: the module rebinds it once started
     yield ip
     ip.run_line_magic("unload_ext", "texplain_widgets")
 

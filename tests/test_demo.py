@@ -9,6 +9,7 @@ from texplain_widgets import demo as demo_package
 from texplain_widgets.demo.classifiers import DEMO_WORLD, evaluate
 from texplain_widgets.demo.world import make_splits
 from texplain_widgets.errors import InputError, MissingDependencyError
+from texplain_widgets.model.checkpoint import read_config
 
 
 def test_the_test_split_is_balanced_and_reproducible():
@@ -58,3 +59,10 @@ def test_a_split_is_the_one_the_classifiers_were_trained_and_tested_on():
 def test_an_unknown_split_is_refused_with_the_known_ones():
     with pytest.raises(InputError, match="no split 'holdout'; its splits: train, train_balanced, val"):
         demo_package.split("holdout")
+
+
+@pytest.mark.parametrize("name", demo_package.MODELS)
+def test_the_shipped_configs_carry_the_display_defaults(name):
+    config = read_config(demo_package.WEIGHTS / name)
+    assert config["display"] == demo_package.DISPLAY == {"method_options": demo_package.METHOD_OPTIONS}
+    assert config["display"]["method_options"]["gradcam"] == {"layer": "layer3"}

@@ -47,3 +47,4 @@ def test_the_demo_names_share_one_language_model(smollm2_cache):
     assert resolve_model("demo:biased") is biased
     balanced = resolve_model("demo:balanced")
     assert balanced is not biased and balanced.language_model is biased.language_model
+    assert biased.display["method_options"]["gradcam"] == {"layer": "layer3"}  # from the shipped config

@@ -122,13 +122,14 @@ def saliency(args: argparse.Namespace) -> int:
 
     load_image(args.image)  # fail on a bad file before the slow model load
     model = resolve_model(args.model).to(_device(args.device))
+    options = model.display.get("method_options", {}).get(args.method, {})  # the saved defaults
     if args.word is None:
-        result = saliency_map(model.classifier, args.image, args.method, target=args.target)
+        result = saliency_map(model.classifier, args.image, args.method, target=args.target, **options)
         names = model.classifier.class_names
         what = f"class {result.target}" + (f" ({names[result.target]})" if names else "")
     else:
         explanation = model.explain(args.image, args.sentences, seed=args.seed)
-        result = word_saliency(model, args.image, explanation, args.word, method=args.method)
+        result = word_saliency(model, args.image, explanation, args.word, method=args.method, **options)
         what = f"the word {result.word!r}"
     try:
         Path(args.out).write_bytes(to_png_bytes(overlay(args.image, result.heatmap)))

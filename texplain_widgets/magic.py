@@ -4,8 +4,9 @@
 
 ``FOLDER_OR_VARIABLE`` is a variable of the notebook (a list of images, a demo World, an
 ImageCollection), a folder, an image file, or ``demo`` for the demo's test images. Models are
-loaded once per session and reused (:func:`~.model_names.resolve_model`). Bad arguments print
-one clear line, not a traceback.
+loaded once per session and reused (:func:`~.model_names.resolve_model`); the dashboard's
+saliency options are those saved with the model (``TExplain.display["method_options"]``). Bad
+arguments print one clear line, not a traceback.
 """
 
 from __future__ import annotations
@@ -39,10 +40,8 @@ class TExplainMagics(Magics):
             images = self._images(args.images)
             model = resolve_model(args.model)
             options = {}
-            if args.model == "demo" or args.model.startswith("demo:"):
-                from .demo import METHOD_OPTIONS
-
-                options["method_options"] = METHOD_OPTIONS
+            if model.display.get("method_options"):  # saved with the model, e.g. the demo's layer3
+                options["method_options"] = model.display["method_options"]
             return Dashboard(model, images, n_sentences=args.sentences, **options)
         except TExplainError as error:
             raise UsageError(str(error)) from None

@@ -16,6 +16,9 @@ WEIGHTS = Path(__file__).parent / "weights"
 MODELS = ("biased", "balanced")
 # The demo's images are 64 pixels: GradCAM on the last stage has a 2x2 grid, on layer3 a 4x4 one.
 METHOD_OPTIONS = {"gradcam": {"layer": "layer3"}, "guided_gradcam": {"layer": "layer3"}}
+#: The display defaults saved in the demo models' config.json (``TExplain.display``), written by
+#: scripts/build_demo.py; the dashboard, ``%texplain`` and ``texplain saliency`` read them there.
+DISPLAY = {"method_options": METHOD_OPTIONS}
 #: The translators' caption split: balanced groups and its own seed, so they learn no shortcut.
 CAPTIONS = {"n_images": 4000, "p_spurious": 0.5, "seed": 1000}
 SPLITS = ("train", "train_balanced", "val", "test", "captions")
