@@ -18,7 +18,6 @@ from texplain_widgets.attribution.word_maps import (
     word_occurrences,
     word_saliency,
 )
-from texplain_widgets.cli import main
 from texplain_widgets.errors import InputError
 from texplain_widgets.model.classifier import FrozenClassifier
 from texplain_widgets.model.explanation import Explanation
@@ -362,59 +361,3 @@ def test_maps_work_inside_inference_mode(texplain, explanation, photo):
 def test_a_word_never_generated_is_an_input_error(texplain, explanation, photo):
     with pytest.raises(InputError, match="'zebra' does not occur in the 32 sentences; words that do: "):
         word_saliency(texplain, photo, explanation, "zebra")
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, texplain):
-    return texplain.save_pretrained(tmp_path_factory.mktemp("saved-texplain"))
-
-
-def test_cli_saliency_writes_the_overlay(capsys, model_dir, photo_files, tmp_path):
-    out = tmp_path / "map.png"
-    arguments = ["--model", str(model_dir), "--out", str(out), "--device", "cpu"]
-    code = main(
-        [
-            "saliency",
-            str(photo_files[0]),
-            "--method",
-            "saliency",
-            "--target",
-            "1",
-            *arguments,
-        ]
-    )
-    stdout, err = capsys.readouterr()
-    assert code == 0, err
-    assert "saliency map of class 1 (waterbird)" in stdout
-    with Image.open(photo_files[0]) as image, Image.open(out) as drawn:
-        assert drawn.format == "PNG" and drawn.size == image.size
-
-
-def test_cli_saliency_of_a_word(capsys, model_dir, photo_files, tmp_path):
-    word = TExplain.from_pretrained(model_dir).explain(str(photo_files[1]), 8, seed=3).top_words(1)[0]
-    out = tmp_path / "word.png"
-    base = [
-        "saliency",
-        str(photo_files[1]),
-        "--model",
-        str(model_dir),
-        "--out",
-        str(out),
-        "--device",
-        "cpu",
-    ]
-    code = main([*base, "--word", word.upper(), "--sentences", "8", "--seed", "3"])
-    stdout, err = capsys.readouterr()
-    assert code == 0, err
-    assert f"gradcam map of the word {word!r}" in stdout and out.is_file()
-    code = main([*base, "--word", "zebra", "--sentences", "8"])
-    assert code == 2 and "'zebra' does not occur" in capsys.readouterr().err
-    code = main([*base, "--method", "lime"])
-    assert code == 2 and "unknown saliency method" in capsys.readouterr().err
-
-
-def test_cli_saliency_help_names_every_method(capsys):
-    with pytest.raises(SystemExit):
-        main(["saliency", "--help"])
-    help_text = " ".join(capsys.readouterr().out.split())
-    assert all(method in help_text for method in METHODS)

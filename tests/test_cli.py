@@ -6,7 +6,9 @@ import sys
 
 import pytest
 import torch
+from PIL import Image
 
+from texplain_widgets.attribution.maps import METHODS
 from texplain_widgets.cli import main
 from texplain_widgets.model.texplain import TExplain
 
@@ -147,10 +149,57 @@ def test_coco_captions_need_an_image_folder(capsys, tmp_path):
     assert code == 2 and "--images" in capsys.readouterr().err
 
 
-def test_help_does_not_import_torch():
-    probe = "import sys, texplain_widgets.cli; print('torch' in sys.modules)"
+@pytest.mark.parametrize(
+    "command", [[], ["explain"], ["train"], ["demo"]], ids=["texplain", "explain", "train", "demo"]
+)
+def test_help_does_not_import_torch(command):
+    probe = (
+        "import sys, contextlib, io, texplain_widgets.cli as cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    cli.main({[*command, '--help']!r})\n"
+        "print('torch' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# -- texplain saliency --------------------------------------------------------------------------
+
+
+def test_saliency_writes_the_overlay(capsys, model_dir, photo_files, tmp_path):
+    out = tmp_path / "map.png"
+    arguments = ["--model", str(model_dir), "--out", str(out), "--device", "cpu"]
+    code = main(["saliency", str(photo_files[0]), "--method", "saliency", "--target", "1", *arguments])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    assert "saliency map of class 1 (waterbird)" in stdout
+    with Image.open(photo_files[0]) as image, Image.open(out) as drawn:
+        assert drawn.format == "PNG" and drawn.size == image.size
+
+
+def test_saliency_of_a_word(capsys, model_dir, photo_files, tmp_path):
+    word = TExplain.from_pretrained(model_dir).explain(str(photo_files[1]), 8, seed=3).top_words(1)[0]
+    out = tmp_path / "word.png"
+    base = ["saliency", str(photo_files[1]), "--model", str(model_dir), "--out", str(out), "--device", "cpu"]
+    code = main([*base, "--word", word.upper(), "--sentences", "8", "--seed", "3"])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"gradcam map of the word {word!r}" in stdout and out.is_file()
+    code = main([*base, "--word", "zebra", "--sentences", "8"])
+    assert code == 2 and "'zebra' does not occur" in capsys.readouterr().err
+
+
+def test_saliency_methods_are_the_registry(capsys, model_dir, photo_files, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            ["saliency", str(photo_files[0]), "--model", str(model_dir), "--out", "x.png", "--method", "lime"]
+        )
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "invalid choice: 'lime'" in err
+    assert all(repr(method) in err for method in METHODS)
+    with pytest.raises(SystemExit):
+        main(["saliency", "--help"])
+    assert ", ".join(METHODS) in " ".join(capsys.readouterr().out.split())
 
 
 def test_saliency_uses_the_method_options_saved_with_the_model(

@@ -1,7 +1,9 @@
 """The ``texplain`` command: explain images with a saved model, train a translator, run the demo.
 
 Heavy libraries (torch, transformers, timm) are imported inside the commands, so that
-``texplain --help`` answers at once.
+``texplain --help`` answers at once. Each command is a function of the parsed arguments and
+a function that declares its subparser (see :data:`COMMANDS`); options several commands share
+are declared once, in :func:`_shared`.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import InputError, TExplainError
-from .model_names import DEMO, resolve_model
+from .model_names import DEMO_NAMES, resolve_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,53 +224,67 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="texplain",
-        description="Explain a frozen image classifier with the words a frozen language model "
-        "says about its features.",
-    )
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    device = {
-        "default": "auto",
-        "metavar": "DEVICE",
-        "help": "cpu, cuda, cuda:N or auto (the GPU if any; default)",
-    }
+class _Methods(Sequence):
+    """The names of ``attribution.maps.METHODS`` as argparse choices, imported when a value is
+    checked or the help shown (the registry imports torch; ``texplain --help`` does not)."""
 
-    ex = commands.add_parser("explain", help="explain images with a saved model", description=explain.__doc__)
-    ex.set_defaults(command=explain)
+    def __getitem__(self, index):
+        from .attribution.maps import METHODS
+
+        return METHODS[index]
+
+    def __len__(self) -> int:
+        from .attribution.maps import METHODS
+
+        return len(METHODS)
+
+
+def _count(parser, flag: str, default: int, what: str, metavar: str = "N") -> None:
+    """A positive integer option; its help says ``what`` it counts and ends with the default."""
+    parser.add_argument(
+        flag, type=_positive_int, default=default, metavar=metavar, help=f"{what} (default %(default)s)"
+    )
+
+
+def _shared(*, model=False, sentences: tuple[int, str] | None = None, seed: str = "", device=False):
+    """A parent parser of the options commands share: ``--model``, ``--sentences`` (its default
+    and what the sentences are for), ``--seed`` (what it seeds) and ``--device``."""
+    parent = argparse.ArgumentParser(add_help=False)
+    if model:
+        names = ", ".join(DEMO_NAMES)
+        parent.add_argument(
+            "--model", required=True, metavar="DIR", help=f"a saved TExplain folder, or {names}"
+        )
+    if sentences:
+        _count(parent, "--sentences", *sentences)
+    if seed:
+        parent.add_argument("--seed", type=int, default=0, metavar="S", help=f"{seed} (default %(default)s)")
+    if device:
+        text = "cpu, cuda, cuda:N or auto (the GPU if any; default)"
+        parent.add_argument("--device", default="auto", metavar="DEVICE", help=text)
+    return parent
+
+
+def _command(commands, name: str, run, summary: str, *parents) -> argparse.ArgumentParser:
+    """The subparser of one command that calls ``run``; its description is ``run``'s docstring."""
+    sub = commands.add_parser(name, help=summary, description=run.__doc__, parents=parents)
+    sub.set_defaults(command=run)
+    return sub
+
+
+def _explain_parser(commands) -> None:
+    shared = _shared(
+        model=True, sentences=(128, "sentences sampled per image"), seed="sampling seed", device=True
+    )
+    ex = _command(commands, "explain", explain, "explain images with a saved model", shared)
     ex.add_argument("images", nargs="+", metavar="IMAGE", help="image file, or folder of images")
-    ex.add_argument(
-        "--model",
-        required=True,
-        metavar="DIR",
-        help=f"a saved TExplain folder, or {DEMO!r} for the demo models",
-    )
-    ex.add_argument(
-        "--sentences",
-        type=_positive_int,
-        default=128,
-        metavar="N",
-        help="sentences sampled per image (default 128)",
-    )
-    ex.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
     ex.add_argument(
         "--top-p", type=float, default=0.9, metavar="P", help="nucleus sampling mass (default 0.9)"
     )
     ex.add_argument(
-        "--temperature",
-        type=float,
-        default=1.0,
-        metavar="T",
-        help="sampling temperature (default 1.0)",
+        "--temperature", type=float, default=1.0, metavar="T", help="sampling temperature (default 1.0)"
     )
-    ex.add_argument(
-        "--max-new-tokens",
-        type=_positive_int,
-        default=20,
-        metavar="N",
-        help="tokens per sentence at most (default 20)",
-    )
+    _count(ex, "--max-new-tokens", 20, "tokens per sentence at most")
     ex.add_argument(
         "--top",
         type=_positive_int,
@@ -275,131 +292,70 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="words shown per image (default 10; --json gives all)",
     )
-    ex.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON list: per image its prediction, sentences and word table",
-    )
-    ex.add_argument("--device", **device)
+    text = "print one JSON list: per image its prediction, sentences and word table"
+    ex.add_argument("--json", action="store_true", help=text)
 
-    tr = commands.add_parser(
-        "train", help="train a translator on image-caption pairs", description=train.__doc__
-    )
-    tr.set_defaults(command=train)
+
+def _train_parser(commands) -> None:
+    shared = _shared(seed="translator and batch order seed", device=True)
+    tr = _command(commands, "train", train, "train a translator on image-caption pairs", shared)
     tr.add_argument("--classifier", required=True, metavar="TIMM_NAME", help="timm architecture name")
     classes = tr.add_mutually_exclusive_group()
     classes.add_argument("--num-classes", type=_positive_int, metavar="N", help="classifier outputs")
     classes.add_argument("--class-names", type=_names, metavar="A,B,...", help="class names, in order")
-    tr.add_argument(
-        "--classifier-weights",
-        metavar="FILE.safetensors",
-        help="the classifier's trained weights (without them: random weights)",
-    )
-    tr.add_argument(
-        "--lm",
-        default="smollm2",
-        metavar="ID|DIR|FILE.gguf",
-        help="frozen language model: hub id, folder, GGUF file or smollm2 (default)",
-    )
-    tr.add_argument(
-        "--captions",
-        required=True,
-        metavar="FILE",
-        help="a CSV with columns image,caption, or COCO captions .json",
-    )
-    tr.add_argument(
-        "--images",
-        metavar="DIR",
-        help="folder of the images (required for COCO .json; for a CSV, default: its folder)",
-    )
+    text = "the classifier's trained weights (without them: random weights)"
+    tr.add_argument("--classifier-weights", metavar="FILE.safetensors", help=text)
+    text = "frozen language model: hub id, folder, GGUF file or smollm2 (default)"
+    tr.add_argument("--lm", default="smollm2", metavar="ID|DIR|FILE.gguf", help=text)
+    text = "a CSV with columns image,caption, or COCO captions .json"
+    tr.add_argument("--captions", required=True, metavar="FILE", help=text)
+    text = "folder of the images (required for COCO .json; for a CSV, default: its folder)"
+    tr.add_argument("--images", metavar="DIR", help=text)
     tr.add_argument("--val-captions", metavar="FILE", help="validation captions, same formats")
-    tr.add_argument(
-        "--out",
-        required=True,
-        metavar="DIR",
-        help="where the model is saved; a run already there is resumed",
-    )
-    tr.add_argument(
-        "--steps",
-        type=_positive_int,
-        default=1000,
-        metavar="N",
-        help="training steps (default 1000)",
-    )
-    tr.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=32,
-        metavar="N",
-        help="captions per step (default 32)",
-    )
+    text = "where the model is saved; a run already there is resumed"
+    tr.add_argument("--out", required=True, metavar="DIR", help=text)
+    _count(tr, "--steps", 1000, "training steps")
+    _count(tr, "--batch-size", 32, "captions per step")
     tr.add_argument("--lr", type=float, default=2e-4, metavar="F", help="peak learning rate (default 2e-4)")
-    tr.add_argument(
-        "--prefix-length",
-        type=_positive_int,
-        default=10,
-        metavar="K",
-        help="prefix embeddings given to the LM (default 10)",
-    )
-    tr.add_argument(
-        "--mapper",
-        choices=("mlp", "transformer"),
-        default="mlp",
-        help="translator architecture (default mlp)",
-    )
-    tr.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        metavar="S",
-        help="translator and batch order seed (default 0)",
-    )
-    tr.add_argument("--device", **device)
+    _count(tr, "--prefix-length", 10, "prefix embeddings given to the LM", metavar="K")
+    text = "translator architecture (default mlp)"
+    tr.add_argument("--mapper", choices=("mlp", "transformer"), default="mlp", help=text)
 
-    sa = commands.add_parser(
-        "saliency", help="draw a saliency map over an image", description=saliency.__doc__
-    )
-    sa.set_defaults(command=saliency)
+
+def _saliency_parser(commands) -> None:
+    sentences = (128, "sentences sampled to find --word's contexts")
+    shared = _shared(model=True, sentences=sentences, seed="sampling seed", device=True)
+    sa = _command(commands, "saliency", saliency, "draw a saliency map over an image", shared)
     sa.add_argument("image", metavar="IMAGE", help="image file")
-    sa.add_argument(
-        "--model",
-        required=True,
-        metavar="DIR",
-        help=f"a saved TExplain folder, or {DEMO!r} for the demo models",
-    )
-    sa.add_argument(
-        "--method",
-        default="gradcam",
-        help="gradcam (default), guided_gradcam, integrated_gradients, saliency, smoothgrad or occlusion",
-    )
+    text = "%(choices)s (default %(default)s, with the model's saved options for it)"
+    sa.add_argument("--method", default="gradcam", choices=_Methods(), metavar="METHOD", help=text)
     sa.add_argument("--out", required=True, metavar="FILE.png", help="where the overlay is written")
     about = sa.add_mutually_exclusive_group()
     about.add_argument("--target", type=int, metavar="N", help="class explained (default: the predicted one)")
-    about.add_argument(
-        "--word", metavar="WORD", help="explain this word of the image's sampled sentences instead"
-    )
-    sa.add_argument(
-        "--sentences",
-        type=_positive_int,
-        default=128,
-        metavar="N",
-        help="sentences sampled to find --word's contexts (default 128)",
-    )
-    sa.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
-    sa.add_argument("--device", **device)
+    text = "explain this word of the image's sampled sentences instead"
+    about.add_argument("--word", metavar="WORD", help=text)
 
-    de = commands.add_parser("demo", help="run the offline demo", description=demo.__doc__)
-    de.add_argument(
-        "--per-group", type=_positive_int, default=2, metavar="N", help="test images per group (default 2)"
+
+def _demo_parser(commands) -> None:
+    shared = _shared(sentences=(64, "sentences per image"), seed="sampling seed")
+    de = _command(commands, "demo", demo, "run the offline demo", shared)
+    _count(de, "--per-group", 2, "test images per group")
+    _count(de, "--top", 6, "words shown per image")
+
+
+#: One function per command, each adding its subparser; a new command adds its own here.
+COMMANDS = (_explain_parser, _train_parser, _saliency_parser, _demo_parser)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="texplain",
+        description="Explain a frozen image classifier with the words a frozen language model "
+        "says about its features.",
     )
-    de.add_argument(
-        "--sentences", type=_positive_int, default=64, metavar="N", help="sentences per image (default 64)"
-    )
-    de.add_argument(
-        "--top", type=_positive_int, default=6, metavar="N", help="words shown per image (default 6)"
-    )
-    de.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
-    de.set_defaults(command=demo)
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(commands)
     return parser
 
 
