@@ -13,6 +13,8 @@ import lab
 import pytest
 from PIL import Image
 
+from texplain_widgets.words import lemma
+
 pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=alert(1)>.png"
@@ -82,8 +84,11 @@ def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_pat
         assert first["caption"].startswith("Where “") and first["marks"]
         second, uncached = lab.click_bar_and_wait(page, 1, first)
         assert second["caption"] != first["caption"] and second["marks"]
-        # Another word: none of the spellings marked for the first word is marked now.
+        # Another word: none of the spellings marked for the first word is marked now, and the
+        # marks are the spellings of the word in the caption (as words.word_spans finds them).
         assert set(second["marks"]).isdisjoint(first["marks"])
+        for state in (first, second):
+            assert {lemma(mark) for mark in state["marks"]} == {_captioned(state)}
         back, cached = lab.click_bar_and_wait(page, 0, second)  # the first word's map is cached now
         assert back["caption"] == first["caption"]
         assert page.locator(".tx-error").first.is_hidden()
@@ -127,3 +132,8 @@ def test_quickstart_in_jupyterlab(browser_ready, smollm2, tmp_path):
         assert word in state["marks"] and all(
             mark.startswith(word) for mark in state["marks"]
         )  # brick, bricks
+
+
+def _captioned(state: dict) -> str:
+    """The word of a map caption, 'Where “word” comes from'."""
+    return state["caption"].removeprefix("Where “").removesuffix("” comes from")
