@@ -1,0 +1,70 @@
+"""The demo's scripts agree with each other: gpu_check.sh copies what build_demo.py writes."""
+
+import ast
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "scripts"
+BASH = shutil.which("bash")
+
+
+def written_by_stage(stage: str, models=("biased", "balanced")) -> set[str]:
+    """The file names a stage function of build_demo.py writes under ``build / f"..."``, per model."""
+    tree = ast.parse((SCRIPTS / "build_demo.py").read_text())
+    function = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == stage)
+    names = set()
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Div)
+            and isinstance(node.left, ast.Name)
+            and node.left.id == "build"
+            and isinstance(node.right, ast.JoinedStr)
+        ):
+            template = "".join(
+                part.value if isinstance(part, ast.Constant) else "{name}" for part in node.right.values
+            )
+            names |= {template.format(name=model) for model in models}
+    return names
+
+
+def case_commands(script: Path, case: str, command: str) -> list[str]:
+    """The lines of ``case)`` in a bash case statement that run ``command``."""
+    body = re.search(rf"^\s*{re.escape(case)}\)\n(.*?)^\s*;;", script.read_text(), re.S | re.M)
+    assert body, f"no {case}) branch in {script.name}"
+    return [line.strip() for line in body.group(1).splitlines() if line.strip().startswith(command + " ")]
+
+
+@pytest.mark.skipif(BASH is None, reason="needs bash")
+def test_gpu_check_parses():
+    subprocess.run([BASH, "-n", str(SCRIPTS / "gpu_check.sh")], check=True)
+
+
+@pytest.mark.skipif(BASH is None, reason="needs bash")
+def test_gpu_check_demo_copies_exactly_what_the_translators_stage_writes(tmp_path):
+    written = written_by_stage("translators")
+    assert written == {
+        f"translator-{m}.{ext}" for m in ("biased", "balanced") for ext in ("safetensors", "json")
+    }
+    build = tmp_path / "build" / "demo"
+    build.mkdir(parents=True)
+    for name in written | {"features.safetensors", "captions.json"}:  # the stage's inputs lie there too
+        (build / name).write_text(name)
+    out = tmp_path / "out"
+    out.mkdir()
+    copies = case_commands(SCRIPTS / "gpu_check.sh", "demo", "cp")
+    assert copies, "the demo stage copies nothing back"
+    script = "set -euo pipefail\n" + "\n".join(copies)
+    result = subprocess.run(
+        [BASH, "-c", script],
+        cwd=tmp_path,
+        env={"OUT": str(out), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert {path.name for path in out.iterdir()} == written
