@@ -21,16 +21,23 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..errors import Cancelled, InputError
+from .nucleus import CANDIDATES as CANDIDATES  # re-exported
+from .nucleus import sample_top_p
 from .precision import warn_if_emulated_bf16
 
 BLOCK = 32  # samples per random stream; batches hold whole blocks
-CANDIDATES = (64, 1024)  # top tokens examined, in turn, before a full sort of the vocabulary
 PRUNE_FRACTION = 8  # finished rows leave the batch once they are 1/8 of it
+ENGINES = ("eager", "static")
 
 
 @dataclass(frozen=True)
 class SamplingSettings:
-    """How sentences are sampled. ``batch_size`` (rows per forward) None = sized to memory."""
+    """How sentences are sampled. ``batch_size`` (rows per forward) None = sized to memory.
+
+    ``engine``: ``"eager"`` (the default) prunes finished rows from a growing cache;
+    ``"static"`` (opt-in, see :mod:`.static_decode`) decodes at fixed shapes, with CUDA graphs on
+    a GPU, and gives the same sentences within the LM's rounding.
+    """
 
     n_sentences: int = 128
     top_p: float = 0.9
@@ -38,6 +45,7 @@ class SamplingSettings:
     max_new_tokens: int = 20
     seed: int = 0
     batch_size: int | None = None
+    engine: str = "eager"
 
     def __post_init__(self):
         if self.n_sentences < 1:
@@ -50,9 +58,15 @@ class SamplingSettings:
             raise InputError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
         if self.batch_size is not None and self.batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.engine not in ENGINES:
+            raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings; ``engine`` only when it is not the default (saved runs' manifests stay as they were)."""
+        settings = asdict(self)
+        if self.engine == "eager":
+            del settings["engine"]
+        return settings
 
 
 Progress = Callable[[int, int, list[list[str]]], None]
@@ -86,6 +100,12 @@ def sample_sentences(
         for block in range(math.ceil(settings.n_sentences / BLOCK))
     ]
     rows_per_batch = settings.batch_size or _auto_batch_size(lm, prefixes, settings)
+    decode = _decode
+    if settings.engine == "static":
+        from .static_decode import BUCKETS, decoder_for
+
+        rows_per_batch = min(rows_per_batch, BUCKETS[-1])
+        decode = decoder_for(lm, prefixes.shape[1], settings, prefixes.device).decode
     blocks_per_batch = max(1, rows_per_batch // BLOCK)
     sentences: list[list[str]] = [[] for _ in range(n_images)]
     total = n_images * settings.n_sentences
@@ -95,7 +115,7 @@ def sample_sentences(
             raise Cancelled(f"sampling cancelled after {done} of {total} sentences")
         batch = blocks[start : start + blocks_per_batch]
         rows_image, noise = _batch_rows(batch, settings, prefixes.device)
-        tokens, lengths = _decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings)
+        tokens, lengths = decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings)
         texts = language_model.tokenizer.batch_decode(
             [row[:n].tolist() for row, n in zip(tokens, lengths)], skip_special_tokens=True
         )
@@ -168,40 +188,6 @@ def _decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settin
     last = settings.max_new_tokens - 1
     tokens[in_batch, last] = sample_top_p(logits, noise[in_batch, last], settings.top_p, settings.temperature)
     return tokens.cpu(), lengths.cpu()
-
-
-def sample_top_p(logits: torch.Tensor, uniform: torch.Tensor, top_p: float, temperature: float):
-    """Nucleus sampling, one token per row, driven by the given uniform numbers in [0, 1).
-
-    The nucleus is the smallest set of most likely tokens whose probability reaches ``top_p``.
-    It is looked for among the top 64, then the top 1024 tokens; only rows whose nucleus is
-    wider still sort the whole vocabulary.
-    """
-    probs = torch.softmax(logits if temperature == 1 else logits / temperature, dim=-1)
-    chosen = torch.empty(probs.shape[0], dtype=torch.long, device=probs.device)
-    pending = None  # None: every row
-    for k in CANDIDATES:
-        rows = probs if pending is None else probs[pending]
-        top_probs, top_ids = rows.topk(min(k, rows.shape[-1]), dim=-1)
-        covered = top_probs.sum(-1) >= top_p
-        indices = covered.nonzero().squeeze(1) if pending is None else pending[covered]
-        chosen[indices] = _pick(top_probs[covered], top_ids[covered], uniform[indices], top_p)
-        pending = (~covered).nonzero().squeeze(1) if pending is None else pending[~covered]
-        if pending.numel() == 0:
-            return chosen
-    top_probs, top_ids = probs[pending].sort(dim=-1, descending=True)
-    chosen[pending] = _pick(top_probs, top_ids, uniform[pending], top_p)
-    return chosen
-
-
-def _pick(sorted_probs, sorted_ids, uniform, top_p):
-    before = sorted_probs.cumsum(-1) - sorted_probs
-    kept = torch.where(before < top_p, sorted_probs, torch.zeros_like(sorted_probs))
-    cumulative = kept.cumsum(-1)
-    target = uniform * cumulative[:, -1]
-    index = torch.searchsorted(cumulative, target[:, None], right=True)
-    index = index.clamp_(max=sorted_probs.shape[-1] - 1)
-    return sorted_ids.gather(1, index).squeeze(1)
 
 
 def _auto_batch_size(lm, prefixes: torch.Tensor, settings: SamplingSettings) -> int:
