@@ -11,6 +11,8 @@ Stages (each reads what the one before wrote to --build, default build/demo):
                cached features (TRANSLATOR and TRAINING settings; ~16 min each on 2 CPU cores)
   package      save both TExplains, fp16, with demo.DISPLAY in their config.json, into
                texplain_widgets/demo/weights/ and print figures
+  runs         both demo classifiers over the test split into texplain_widgets/demo/runs/
+               (64 sentences per image, seed 0: what `texplain run demo --model demo` writes)
 """
 
 from __future__ import annotations
@@ -116,7 +118,24 @@ def package(build: Path, args) -> None:
     print(f"saved to {WEIGHTS} ({size / 1e6:.1f} MB)")
 
 
-STAGES = {"classifiers": classifiers, "features": features, "translators": translators, "package": package}
+def runs(build: Path, args) -> None:
+    from texplain_widgets import explain_dataset
+
+    for name in MODELS:
+        print(
+            explain_dataset(
+                f"demo:{name}", "demo", WEIGHTS.parent / "runs" / name, device=args.device
+            ).summary()
+        )
+
+
+STAGES = {
+    "classifiers": classifiers,
+    "features": features,
+    "translators": translators,
+    "package": package,
+    "runs": runs,
+}
 
 
 def main() -> None:
