@@ -68,3 +68,11 @@ def test_end_to_end_with_the_real_smollm2(smollm2_cache, tmp_path):
     direct = model.explain(world.images[picked[0]], 6, max_new_tokens=12)
     assert runs.explanation(0).sentences == direct.sentences
     assert any(sentence.strip() for sentence in direct.sentences)
+
+
+def test_texplain_run_is_a_command_of_the_cli(tmp_path, capsys):
+    from texplain_widgets.cli import main
+
+    assert main(["run", str(tmp_path / "missing"), "--model", "demo", "--out", str(tmp_path / "out")]) == 2
+    assert "no such folder" in capsys.readouterr().err  # checked before the demo model loads
+    assert not (tmp_path / "out").exists()

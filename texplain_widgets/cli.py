@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import InputError, TExplainError
 from .model_names import DEMO_NAMES, resolve_model
+from .runs.command import add_parser as _run_parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -344,7 +345,7 @@ def _demo_parser(commands) -> None:
 
 
 #: One function per command, each adding its subparser; a new command adds its own here.
-COMMANDS = (_explain_parser, _train_parser, _saliency_parser, _demo_parser)
+COMMANDS = (_explain_parser, _train_parser, _saliency_parser, _demo_parser, _run_parser)
 
 
 def _parser() -> argparse.ArgumentParser:
