@@ -229,3 +229,40 @@ def cell_errors(page) -> list[str]:
         f"""() => ({_CELLS})().flatMap((c) => c.outputs.toJSON())
           .filter((o) => o.output_type === 'error').map((o) => o.ename + ': ' + o.evalue)"""
     )
+
+
+LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
+
+
+def set_theme(page, theme: str, timeout_ms: float = 60_000) -> None:
+    """Switch JupyterLab (or Notebook 7) to ``theme`` (LIGHT or DARK) and wait until it applies."""
+    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', { theme })", theme)
+    light = "true" if theme == LIGHT else "false"
+    page.wait_for_function(
+        f"() => document.body.dataset.jpThemeLight === '{light}'"
+        " && getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim() !== ''",
+        timeout=timeout_ms,
+    )
+    page.wait_for_timeout(500)  # the theme's stylesheet is in, let the page restyle
+
+
+def colour(page, selector: str, prop: str) -> str:
+    """The computed CSS ``prop`` of the first element matching ``selector`` (e.g. 'rgb(...)')."""
+    return page.evaluate(
+        "([s, p]) => { const e = document.querySelector(s); return e ? getComputedStyle(e)[p] : null; }",
+        [selector, prop],
+    )
+
+
+def background(page, selector: str) -> str:
+    """The colour an element shows behind it: its own background, or its nearest painted ancestor's."""
+    return page.evaluate(
+        """(s) => {
+          for (let e = document.querySelector(s); e; e = e.parentElement) {
+            const c = getComputedStyle(e).backgroundColor;
+            if (c && c !== 'transparent' && c !== 'rgba(0, 0, 0, 0)') return c;
+          }
+          return null;
+        }""",
+        selector,
+    )

@@ -1,8 +1,8 @@
 """The word chart: an Altair bar chart of an explanation's frequent words, linked by selection.
 
 :func:`word_chart` builds the chart (also used for static exports); :class:`WordChart` shows it
-live as an Altair ``JupyterChart`` in offline mode (its JavaScript comes from vl-convert, no
-CDN). Clicking a bar sets ``selected_word``; setting ``selected_word`` from Python (or from a
+live as a :class:`~.chart_theme.ThemedChart` (an offline Altair ``JupyterChart`` that follows
+JupyterLab's light and dark themes). Clicking a bar sets ``selected_word``; setting ``selected_word`` from Python (or from a
 linked widget) highlights the bar through the chart's ``selected`` parameter.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import altair as alt
 import traitlets as t
+
+from .chart_theme import ThemedChart
 
 SELECTED = "#1976d2"
 OTHER = "#9e9e9e"
@@ -43,22 +45,17 @@ def word_chart(
     )
 
 
-class WordChart(alt.JupyterChart):
+class WordChart(ThemedChart):
     """A live :func:`word_chart`: set ``words``; ``selected_word`` follows clicks both ways."""
 
     words = t.List(t.Dict())
     selected_word = t.Unicode("")
 
     def __init__(self, words: list[dict] | None = None, selected_word: str = "", **kwargs):
-        alt.JupyterChart.enable_offline()  # the chart's JavaScript from vl-convert, no CDN
-        super().__init__(
-            word_chart(words or [], selected_word),
-            embed_options={"renderer": "svg", "actions": False},
-            **kwargs,
-        )
+        super().__init__(word_chart(words or [], selected_word), **kwargs)
         self._watch_selection()
+        self.set_trait("selected_word", selected_word)  # first: the chart the words build shows it
         self.set_trait("words", list(words or []))
-        self.set_trait("selected_word", selected_word)
 
     def _watch_selection(self) -> None:
         # A new chart gets new `selections`: watch the current one.
