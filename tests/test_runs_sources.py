@@ -59,10 +59,10 @@ def test_collections_and_errors(tmp_path):
         resolve_source(ImageCollection.from_images(images), labels=tmp_path / "l.csv")
 
 
-def test_demo_is_the_test_split_with_labels_and_groups():
+def test_demo_is_100_test_images_per_group_with_labels_and_groups():
     source = resolve_source("demo")
-    assert len(source) == 1000 and source.description["kind"] == "demo"
+    assert len(source) == 400 and source.description["kind"] == "demo"
     groups = {item.group for item in source.items}
     assert len(groups) == 4 and {item.label for item in source.items} == {"kite", "balloon"}
     per_group = [sum(item.group == g for item in source.items) for g in groups]
-    assert min(per_group) >= 100
+    assert per_group == [100] * 4

@@ -19,6 +19,7 @@ from ..data.collection import ImageCollection
 from ..errors import InputError
 
 DEMO = "demo"
+DEMO_PER_GROUP = 100  # the demo source: the first 100 test images of each group (400 of 1000)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def resolve_source(source, labels=None) -> Source:
     folder), overriding the subfolder names.
     """
     if isinstance(source, str) and source == DEMO:
-        kind, location, collection = DEMO, "the demo's test split", ImageCollection.from_world(_demo_test())
+        kind, location = DEMO, f"the demo's test split, {DEMO_PER_GROUP} images per group"
+        collection = ImageCollection.from_world(_demo_test())
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source).resolve()
         if path.is_dir():
@@ -93,11 +95,12 @@ def resolve_source(source, labels=None) -> Source:
 
 
 def _demo_test():
-    """The demo's test split (``demo.split("test")`` once it exists, ``test_world()`` before)."""
-    from .. import demo
+    """The first :data:`DEMO_PER_GROUP` images of each group of the demo's test split, in order."""
+    from ..demo import split
 
-    split = getattr(demo, "split", None)
-    return split("test") if split is not None else demo.test_world()
+    world = split("test")
+    keep = [np.flatnonzero(world.groups == group)[:DEMO_PER_GROUP] for group in np.unique(world.groups)]
+    return world.subset(np.sort(np.concatenate(keep)))
 
 
 def _folder(path: Path) -> ImageCollection:
