@@ -132,3 +132,19 @@ def test_static_engine_gives_smollm2s_eager_sentences(smollm2):
     eager = sample_sentences(smollm2, smollm2.embed(ids), SamplingSettings(**settings))
     static = sample_sentences(smollm2, smollm2.embed(ids), SamplingSettings(**settings, engine="static"))
     assert identical(eager, static) >= 0.9
+
+
+def test_a_deleted_lm_frees_its_decoder(tiny_lm_dir):
+    """The decoders (static caches, graphs) are kept per LM without keeping the LM alive."""
+    import gc
+
+    from texplain_widgets.model.language import FrozenLanguageModel
+
+    lm = FrozenLanguageModel.from_pretrained(tiny_lm_dir)
+    settings = SamplingSettings(n_sentences=32, max_new_tokens=4, engine="static")
+    sample_sentences(lm, prefixes(lm), settings)
+    assert lm.model in static_decode._decoders
+    before = len(static_decode._decoders)
+    del lm
+    gc.collect()
+    assert len(static_decode._decoders) == before - 1

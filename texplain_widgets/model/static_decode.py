@@ -35,10 +35,11 @@ def bucket_rows(rows: int) -> int:
 
 def decoder_for(lm, prefix_length: int, settings, device) -> StaticDecoder:
     """The LM's static decoder for these shapes and settings, reused across calls (graphs included)."""
-    key = (prefix_length, settings.max_new_tokens, settings.top_p, settings.temperature, str(device))
+    dtype = next(lm.parameters()).dtype
+    key = (prefix_length, settings.max_new_tokens, settings.top_p, settings.temperature, str(device), dtype)
     decoder = _decoders.get(lm)
     if decoder is None or decoder.key != key or decoder.graphs_wanted != _graphs_wanted(device):
-        decoder = StaticDecoder(lm, key, device)
+        decoder = StaticDecoder(key, device)
         _decoders[lm] = decoder  # one per LM: a new shape frees the old caches and graphs
     return decoder
 
@@ -89,10 +90,9 @@ class _Bucket:
 class StaticDecoder:
     """Decodes batches of sample rows at static shapes; see the module's docstring."""
 
-    def __init__(self, lm, key: tuple, device):
-        self.lm = lm
-        self.key = key
-        self.prefix_length, self.max_new_tokens, self.top_p, self.temperature, _ = key
+    def __init__(self, key: tuple, device):
+        self.key = key  # holds no reference to the LM, so that the LM's entry in _decoders can go
+        self.prefix_length, self.max_new_tokens, self.top_p, self.temperature = key[:4]
         self.device = torch.device(device)
         self.graphs_wanted = _graphs_wanted(self.device)
         self.buckets: dict[int, _Bucket] = {}
@@ -100,11 +100,11 @@ class StaticDecoder:
     def decode(self, lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings):
         """Decode one batch; returns tokens (rows, max_new_tokens) and each row's length (on the CPU).
 
-        The arguments are those of the eager ``generate._decode``; ``lm`` and ``settings`` are the
-        decoder's own (see :func:`decoder_for`).
+        The arguments are those of the eager ``generate._decode``; ``lm`` and ``settings`` must be
+        those the decoder was made for (see :func:`decoder_for`).
         """
         rows = rows_image.shape[0]
-        bucket = self._bucket(bucket_rows(rows))
+        bucket = self._bucket(lm, bucket_rows(rows))
         padded = torch.zeros(bucket.rows, dtype=torch.long, device=rows_image.device)
         padded[:rows] = rows_image  # padding rows decode image 0 and are ignored
         uniform = torch.zeros(bucket.rows, self.max_new_tokens, device=noise.device)
@@ -119,19 +119,21 @@ class StaticDecoder:
         for step in range(self.max_new_tokens):
             # a synchronisation: are all running rows' nuclei within the top 64?
             if not bool((covered | ~running).all()):
-                complete_step(chosen, covered | ~running, logits, uniform[:, step], self.top_p, self.temperature)
+                complete_step(
+                    chosen, covered | ~running, logits, uniform[:, step], self.top_p, self.temperature
+                )
             tokens[:, step] = chosen
             ended = stop_mask[chosen] & running
             lengths[ended] = step + 1
             running &= ~ended
             if step == self.max_new_tokens - 1 or not bool(running.any()):
                 break
-            logits, chosen, covered = self._step(bucket, chosen, uniform[:, step + 1])
+            logits, chosen, covered = self._step(lm, bucket, chosen, uniform[:, step + 1])
         return tokens[:rows].cpu(), lengths[:rows].cpu()
 
-    def _bucket(self, rows: int) -> _Bucket:
+    def _bucket(self, lm, rows: int) -> _Bucket:
         if rows not in self.buckets:
-            self.buckets[rows] = _Bucket(self.lm, rows, self.prefix_length + self.max_new_tokens, self.device)
+            self.buckets[rows] = _Bucket(lm, rows, self.prefix_length + self.max_new_tokens, self.device)
         return self.buckets[rows]
 
     def _fill(self, bucket: _Bucket, prefix_cache, rows_image) -> None:
@@ -144,37 +146,37 @@ class StaticDecoder:
             layer.values[:, :, : self.prefix_length].copy_(values)
             layer.cumulative_length.fill_(self.prefix_length)
 
-    def _forward(self, bucket: _Bucket):
+    def _forward(self, lm, bucket: _Bucket):
         """The decode step at static shapes: the LM's forward on bucket.tokens and the top-64 pick."""
-        cache_argument = _cache_argument(self.lm, bucket.cache)
-        out = self.lm(input_ids=bucket.tokens[:, None], use_cache=True, **cache_argument)
+        cache_argument = _cache_argument(lm, bucket.cache)
+        out = lm(input_ids=bucket.tokens[:, None], use_cache=True, **cache_argument)
         logits = out.logits[:, -1].float()
         chosen, covered = sample_step(logits, bucket.uniform, self.top_p, self.temperature)
         return logits, chosen, covered
 
-    def _step(self, bucket: _Bucket, tokens, uniform):
+    def _step(self, lm, bucket: _Bucket, tokens, uniform):
         bucket.tokens.copy_(tokens)
         bucket.uniform.copy_(uniform)
         if not self.graphs_wanted:
-            return self._forward(bucket)
+            return self._forward(lm, bucket)
         if bucket.graph is None:
-            self._capture(bucket)
+            self._capture(lm, bucket)
         bucket.graph.replay()
         logits, chosen, covered = bucket.outputs
         return logits, chosen.clone(), covered  # chosen is completed in place: keep the graph's output
 
-    def _capture(self, bucket: _Bucket) -> None:
+    def _capture(self, lm, bucket: _Bucket) -> None:
         """Capture the step as a CUDA graph; the warm-up steps' cache writes are undone."""
         lengths = [layer.cumulative_length.clone() for layer in bucket.cache.layers]
         stream = torch.cuda.Stream(self.device)
         stream.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(stream):
             for _ in range(2):  # warm-up: lazy allocations and kernel choices happen outside the graph
-                self._forward(bucket)
+                self._forward(lm, bucket)
         torch.cuda.current_stream(self.device).wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            bucket.outputs = self._forward(bucket)
+            bucket.outputs = self._forward(lm, bucket)
         for layer, length in zip(bucket.cache.layers, lengths):
             layer.cumulative_length.copy_(length)
         bucket.graph = graph
