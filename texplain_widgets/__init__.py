@@ -35,6 +35,7 @@ _LAZY = {
     "ImageBrowser": "widgets.browser",
     "WordChart": "widgets.word_chart",
     "Dashboard": "widgets.dashboard",
+    "DatasetReport": "widgets.report",
     "ExplanationSet": "runs.explanation_set",
     "explain_dataset": "runs.engine",
 }

@@ -1,0 +1,150 @@
+"""DatasetReport on synthetic runs with planted words: words, grid, stored explanation, bad input."""
+
+from pathlib import Path
+
+import pytest
+from report_support import synthetic_run
+
+from texplain_widgets import DatasetReport, ExplanationSet
+from texplain_widgets.words import sentence_words
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    images = root / "images"
+    return {
+        "biased": synthetic_run(root / "biased", 24, images=images),
+        "balanced": synthetic_run(root / "balanced", 24, images=images, flip=True),
+        "unlabelled": synthetic_run(root / "unlabelled", 8, images=images, labels=False),
+        "other": synthetic_run(root / "other", 8, images=images, digest="other images"),
+    }
+
+
+@pytest.fixture
+def report(runs):
+    widget = DatasetReport(runs["biased"], page_size=5)
+    yield widget
+    widget.close()
+
+
+def stored_words(run_dir: Path, image_id: int) -> set[str]:
+    sentences = ExplanationSet.open(run_dir).explanation(image_id).sentences
+    return {word for sentence in sentences for word in sentence_words(sentence)}
+
+
+def test_opens_with_accuracy_and_words_per_predicted_class(report):
+    assert report.error == "" and report.note == ""
+    assert report.panel.by_options == ["predicted", "label", "group"]
+    worst = {row["name"] for row in report.panel.accuracy if row["worst"]}
+    assert worst == {
+        "landbird/water",
+        "waterbird/land",
+    }  # the shortcut fails where background and bird differ
+    top = {}
+    for row in report.chart.words:
+        top.setdefault(row["group"], row["word"])
+    assert top == {"landbird": "grass", "waterbird": "water"}  # background words top both classes
+    assert all({"z", "share", "count"} <= set(row) for row in report.chart.words)
+
+
+def test_a_word_fills_the_grid_with_its_images_by_share(report, runs):
+    report.selected_word = "Water"  # any spelling: the stored lemma
+    assert report.selected_word == report.panel.selected_word == report.chart.selected_word == "water"
+    frame = report.images
+    assert len(frame) == report.panel.n_with == 12 and report.panel.n_pages == 3
+    assert list(frame["share"]) == sorted(frame["share"], reverse=True)
+    assert report.shown == list(frame["id"][:5]) == [item["id"] for item in report.panel.items]
+    for image_id in frame["id"]:
+        assert "water" in stored_words(runs["biased"], image_id)
+    assert all(thumb[:2] == b"\xff\xd8" for thumb in report.panel.thumbnails)  # JPEG buffers
+    item = report.panel.items[0]
+    assert (
+        item["predicted"] == "waterbird" and item["label"] in ("landbird", "waterbird") and item["share"] > 0
+    )
+
+
+def test_pages_and_a_click_from_the_view(report):
+    report.panel.selected_word = "grass"  # what a bar click does through the view
+    assert report.selected_word == "grass"
+    first = report.shown
+    report.page = 1
+    assert report.panel.page == 1 and report.shown != first and len(report.shown) == 5
+    report.panel.page = 9  # past the end: the last page
+    assert report.page == 2 and report.shown == list(report.images["id"][10:])
+
+
+def test_a_word_no_sentence_uses_is_a_note_and_the_report_goes_on(report):
+    report.selected_word = "zebra"
+    assert "zebra" in report.note and report.shown == [] and report.panel.items == []
+    report.selected_word = "lake"
+    assert report.note == "" and report.shown
+
+
+def test_search_lists_stored_words(report):
+    report.panel.search = "LA"
+    assert report.panel.matches == ["lake"]
+    report.panel.search = "a"
+    assert report.panel.matches[:2] == ["lake", "sparrow"] or "grass" in report.panel.matches
+
+
+def test_a_click_on_an_image_shows_its_stored_explanation_without_a_model(report, runs):
+    report.selected_word = "duck"
+    image_id = report.shown[0]
+    report.panel.selected_image = image_id
+    stored = report.panel.stored
+    expected = ExplanationSet.open(runs["biased"]).explanation(image_id)
+    assert stored["id"] == image_id and stored["prediction"] == expected.class_name
+    assert {s["text"] for s in stored["sentences"]} <= set(expected.sentences)
+    assert stored["sentences"][0]["spans"]  # the selected word is marked
+    assert "model" in stored["maps"] and report.explorer is None
+
+
+def test_grouping_switch_and_shown_settable(report):
+    report.by = "group"
+    assert {row["group"] for row in report.chart.words} == {
+        "landbird/land",
+        "landbird/water",
+        "waterbird/land",
+        "waterbird/water",
+    }
+    report.shown = [3, 1, 999]
+    assert report.shown == [3, 1] and "999" in report.error
+
+
+def test_a_run_without_labels_has_no_accuracy_and_no_error(runs):
+    report = DatasetReport(runs["unlabelled"])
+    assert report.error == "" and report.panel.accuracy == [] and "no labels" in report.note
+    assert report.panel.by_options == ["predicted"]
+    report.by = "label"
+    assert report.by == "predicted" and "label" in report.error
+    report.selected_word = "water"
+    assert report.shown and report.images["label"].isna().all()
+
+
+def test_not_a_run_is_a_message(tmp_path):
+    report = DatasetReport(tmp_path)
+    assert "not a texplain run" in report.error and report.run is None
+    report.selected_word = "water"  # the widget keeps working: nothing to show
+    assert report.shown == []
+
+
+def test_compare_mode_words_per_group_side_by_side(runs):
+    report = DatasetReport(runs["biased"], compare=runs["balanced"])
+    assert report.panel.compare_names == ["biased", "balanced"] and report.error == ""
+    rows = report.panel.compare
+    by_group = {}
+    for row in rows:
+        by_group.setdefault(row["group"], []).append(row)
+    assert set(by_group) == {"landbird/land", "landbird/water", "waterbird/land", "waterbird/water"}
+    water = next(r for r in by_group["waterbird/water"] if r["word"] == "water")
+    assert water["share"] > water["other_share"] and water["difference"] > 0
+    duck = next(r for r in by_group["waterbird/water"] if r["word"] == "duck")
+    assert duck["difference"] < 0
+
+
+def test_compare_with_other_images_is_refused_in_the_widget(runs):
+    report = DatasetReport(runs["biased"], compare=runs["other"])
+    assert "other images" in report.error and report.panel.compare == []
+    report.selected_word = "water"
+    assert report.shown

@@ -1,0 +1,206 @@
+"""The dataset report's queries over a stored run (an :class:`~texplain_widgets.ExplanationSet`).
+
+Pure functions of a run (no widget state): which run a name means, whether a model is the run's,
+the ranked words, the word search, the images of a word with their label and prediction, the
+words of two runs compared, and the run's pictures (files, or the demo's generated images).
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image
+
+from ..errors import InputError
+from ..runs.explanation_set import ExplanationSet
+from ..runs.store import differences, shard_files
+from ..words import as_lemma
+
+DEMO_RUNS = Path(__file__).resolve().parent.parent / "demo" / "runs"
+DEMO_NAMES = {"demo": "biased", "demo:biased": "biased", "demo:balanced": "balanced"}
+FINGERPRINTS = ("classifier.fingerprint", "language_model.fingerprint", "translator.fingerprint")
+
+
+def open_run(run) -> ExplanationSet:
+    """An ExplanationSet from one, a run directory, or ``demo`` / ``demo:balanced`` (the shipped runs)."""
+    if isinstance(run, ExplanationSet):
+        return run
+    if isinstance(run, str) and run in DEMO_NAMES:
+        directory = DEMO_RUNS / DEMO_NAMES[run]
+        if not (directory / "manifest.json").is_file():
+            raise InputError(
+                f"the shipped demo run {run!r} is not built ({directory}): "
+                "run `python scripts/build_demo.py runs`"
+            )
+        return ExplanationSet.open(directory)
+    return ExplanationSet.open(Path(run).expanduser())
+
+
+def model_mismatch(run: ExplanationSet, model) -> list[str]:
+    """How ``model``'s fingerprints differ from those the run's manifest names ([] when it is the run's)."""
+    from ..runs.models import describe_model
+
+    given, stored = describe_model(model), run.manifest.get("model", {})
+    found = []
+    for key in FINGERPRINTS:
+        part, field = key.split(".")
+        found += differences(stored.get(part, {}).get(field), given[part][field], f"{key}.")
+    return found
+
+
+def ranked_words(run: ExplanationSet, by: str, top: int) -> list[dict]:
+    """The ``top`` words of each class, label or group by log-odds z, as records
+    ``{"group", "word", "z", "share", "count"}`` of plain Python types."""
+    table = run.words(by=by, top=top)
+    return [
+        {
+            "group": str(r.group),
+            "word": str(r.word),
+            "z": float(r.z),
+            "share": float(r.share),
+            "count": int(r.count),
+        }
+        for r in table.itertuples(index=False)
+    ]
+
+
+class WordIndex:
+    """The run's words and how many sentences use each, in DuckDB (for search and lemmas)."""
+
+    def __init__(self, run: ExplanationSet):
+        import duckdb
+
+        self.connection = duckdb.connect()
+        files = shard_files(run.directory, run.manifest, "words")
+        if files:
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            source = f"read_parquet([{listed}])"
+        else:
+            source = "(SELECT NULL::VARCHAR AS word, 0::INT AS sentences_with) WHERE false"
+        self.connection.execute(
+            f"CREATE TABLE totals AS SELECT word, sum(sentences_with)::BIGINT AS n FROM {source} GROUP BY 1"
+        )
+
+    def lemma(self, word: str) -> str:
+        """The stored lemma ``word`` stands for (itself when stored, else its lemma)."""
+        folded = word.strip().casefold()
+        if self.n_sentences(folded):
+            return folded
+        return as_lemma(word)
+
+    def n_sentences(self, lemma: str) -> int:
+        """Sentences of the run that use ``lemma`` (0: no sentence uses it)."""
+        found = self.connection.execute("SELECT n FROM totals WHERE word = ?", [lemma]).fetchone()
+        return int(found[0]) if found else 0
+
+    def search(self, text: str, limit: int = 20) -> list[str]:
+        """Stored words that start with ``text`` (then those that contain it), most used first."""
+        needle = text.strip().casefold()
+        if not needle:
+            return []
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.connection.execute(
+            """SELECT word FROM totals WHERE word LIKE ? ESCAPE '\\'
+            ORDER BY NOT starts_with(word, ?), n DESC, word LIMIT ?""",
+            [f"%{escaped}%", needle, limit],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+
+def word_images(run: ExplanationSet, lemma: str) -> pd.DataFrame:
+    """The images whose sentences use ``lemma``, by its share of their sentences: id, name, share,
+    count, label, group, predicted (the class name), path."""
+    found = run.images_with(lemma)
+    images = run.images.set_index("id")
+    found = found[found["id"].isin(images.index)]
+    info = images.loc[found["id"]]
+    predicted = info["class_name"].where(info["class_name"].notna(), info["predicted"].astype(str))
+    return pd.DataFrame(
+        {
+            "id": found["id"].to_numpy(),
+            "name": found["name"].to_numpy(),
+            "share": found["share"].to_numpy(dtype=float),
+            "count": found["count"].to_numpy(),
+            "label": info["label"].to_numpy(),
+            "group": info["group"].to_numpy(),
+            "predicted": predicted.to_numpy(),
+            "path": info["path"].to_numpy(),
+        }
+    )
+
+
+def compare_words(run: ExplanationSet, other: ExplanationSet, top: int = 8) -> list[dict]:
+    """Per group, the words whose share of sentences differs most between two runs over the same
+    images: records ``{"group", "word", "share", "other_share", "difference"}``, the ``top`` words
+    more used in ``run`` (difference > 0) and the ``top`` more used in ``other``, per group."""
+    by = next((key for key in ("group", "label") if run.images[key].notna().any()), "predicted")
+    mine = run.words(by=by, top=None)[["group", "word", "share"]]
+    theirs = other.words(by=by, top=None)[["group", "word", "share"]].rename(columns={"share": "other_share"})
+    both = mine.merge(theirs, on=["group", "word"], how="outer").fillna({"share": 0.0, "other_share": 0.0})
+    both["difference"] = both["share"] - both["other_share"]
+    rows = []
+    for group, part in both.groupby("group", sort=True):
+        more = part[part["difference"] > 0].nlargest(top, "difference")
+        less = part[part["difference"] < 0].nsmallest(top, "difference")
+        for r in pd.concat([more, less]).itertuples(index=False):
+            rows.append(
+                {
+                    "group": str(group),
+                    "word": str(r.word),
+                    "share": float(r.share),
+                    "other_share": float(r.other_share),
+                    "difference": float(r.difference),
+                }
+            )
+    return rows
+
+
+def same_images(run: ExplanationSet, other: ExplanationSet) -> bool:
+    """Whether two runs explain the same source (its digest in their manifests)."""
+    return run.manifest.get("source", {}).get("digest") == other.manifest.get("source", {}).get("digest")
+
+
+class Pictures:
+    """The pictures of a run's images by id: their files, or the demo's test images for a demo run."""
+
+    def __init__(self, run: ExplanationSet):
+        self.run = run
+        self.paths = dict(zip(run.images["id"].tolist(), run.images["path"].tolist()))
+
+    def __call__(self, image_id: int) -> Image.Image:
+        from ..data.images import load_image
+
+        path = self.paths.get(int(image_id))
+        if path is not None:
+            return load_image(path)
+        source = self.run.manifest.get("source", {})
+        if source.get("kind") == "demo":
+            return load_image(_demo_images(source.get("digest"))[int(image_id)])
+        raise InputError(f"image {image_id} was explained from memory: the run stores no file to show")
+
+    def source(self, image_id: int):
+        """What an Explorer can load: the file's path, or the picture."""
+        path = self.paths.get(int(image_id))
+        return path if path is not None else self(image_id)
+
+
+@lru_cache(maxsize=2)
+def _demo_images(digest: str | None) -> dict:
+    from ..runs.sources import resolve_source
+
+    source = resolve_source("demo")
+    if digest is not None and source.description["digest"] != digest:
+        raise InputError("this demo run was made from other demo images than this version draws")
+    return {item.id: item.image for item in source.items}
+
+
+def jpeg_thumbnail(picture: Image.Image, size: int) -> bytes:
+    """``picture`` shrunk to ``size`` pixels on its longest side, as JPEG bytes."""
+    picture = picture.convert("RGB")
+    picture.thumbnail((size, size), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
