@@ -11,7 +11,7 @@ const outdir = join(here, "..", "texplain_widgets", "static");
 const watch = process.argv.includes("--watch");
 
 // Each widget is one entry; a widget's CSS is imported by its module and lands beside it.
-const widgets = ["explorer", "browser"].filter((name) => existsSync(join(here, "src", `${name}.ts`)));
+const widgets = ["explorer", "browser", "report"].filter((name) => existsSync(join(here, "src", `${name}.ts`)));
 
 mkdirSync(outdir, { recursive: true });
 const options = {

@@ -1,0 +1,274 @@
+// The DatasetReport's own view: accuracy per group, the grouping switch and word search, the
+// paged image grid of the selected word, the selected image's stored explanation, and the
+// compared runs' words.
+//
+// State lives in the model (synced with texplain_widgets.widgets.report_panel.ReportPanel): the
+// kernel sends one page of records and JPEG thumbnails (binary buffers); this view renders them
+// and writes back `by`, `search`, `selected_word`, `page` and `selected_image`. Every text from
+// the kernel reaches the page as a text node.
+import type { RenderProps } from "@anywidget/types";
+
+import { type Bytes, h, highlighted, type MarkedSentence, percent, pngSetter } from "./dom";
+import "./report.css";
+
+export interface AccuracyRow {
+  by: string;
+  name: string;
+  n: number;
+  correct: number;
+  accuracy: number;
+  worst: boolean;
+}
+
+export interface GridItem {
+  id: number;
+  name: string;
+  share: number | null;
+  count: number;
+  label: string | null;
+  group: string | null;
+  predicted: string;
+  error: string;
+}
+
+export interface Stored {
+  id?: number;
+  name?: string;
+  label?: string | null;
+  group?: string | null;
+  prediction?: string;
+  probability?: number;
+  sentences?: MarkedSentence[];
+  n_sentences?: number;
+  words?: { word: string; count: number; share: number }[];
+  maps?: string;
+}
+
+export interface CompareRow {
+  group: string;
+  word: string;
+  share: number;
+  other_share: number;
+  difference: number;
+}
+
+export interface ReportModel {
+  title: string;
+  error: string;
+  note: string;
+  accuracy: AccuracyRow[];
+  by: string;
+  by_options: string[];
+  search: string;
+  matches: string[];
+  selected_word: string;
+  n_with: number;
+  page: number;
+  n_pages: number;
+  items: GridItem[];
+  thumbnails: Bytes[];
+  selected_image: number;
+  stored: Stored;
+  compare: CompareRow[];
+  compare_names: string[];
+  [key: string]: unknown;
+}
+
+const BY_LABELS: Record<string, string> = { predicted: "predicted class", label: "true label", group: "group" };
+
+export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "el">): () => void {
+  const listeners: [string, () => void][] = [];
+  const on = (keys: string[], callback: () => void) => {
+    for (const key of keys) {
+      model.on(`change:${key}`, callback);
+      listeners.push([`change:${key}`, callback]);
+    }
+    callback();
+  };
+  const commit = <K extends keyof ReportModel & string>(key: K, value: ReportModel[K]) => {
+    model.set(key, value);
+    model.save_changes();
+  };
+
+  const title = h("h3", { class: "tx-report-title" });
+  const error = h("div", { class: "tx-error", role: "alert" });
+  const note = h("div", { class: "tx-note", "aria-live": "polite" });
+  const accuracy = h("table", { class: "tx-accuracy" });
+
+  const bySelect = h("select", { class: "tx-by", "aria-label": "words by" });
+  bySelect.addEventListener("change", () => commit("by", bySelect.value));
+  const search = h("input", { type: "search", class: "tx-search", placeholder: "find a word", "aria-label": "find a word" });
+  search.addEventListener("input", () => commit("search", search.value));
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") commit("selected_word", search.value.trim());
+  });
+  const matches = h("div", { class: "tx-matches" });
+  const controls = h("div", { class: "tx-report-bar" }, h("label", {}, "words by ", bySelect), search, matches);
+
+  const gridTitle = h("span", { class: "tx-grid-title", "aria-live": "polite" });
+  const previous = h("button", { type: "button", class: "tx-previous", "aria-label": "previous page" }, "‹");
+  const next = h("button", { type: "button", class: "tx-next", "aria-label": "next page" }, "›");
+  const pageInfo = h("span", { class: "tx-page" });
+  previous.addEventListener("click", () => commit("page", Math.max(0, (model.get("page") ?? 0) - 1)));
+  next.addEventListener("click", () => commit("page", (model.get("page") ?? 0) + 1));
+  const pager = h("div", { class: "tx-pager" }, gridTitle, previous, pageInfo, next);
+  const grid = h("div", { class: "tx-report-grid", role: "listbox", "aria-label": "images with the word" });
+  const stored = h("div", { class: "tx-stored" });
+  const compare = h("div", { class: "tx-compare" });
+  const root = h("div", { class: "tx-report" }, title, error, note, accuracy, controls, pager, grid, stored, compare);
+  el.append(root);
+
+  on(["title"], () => {
+    title.textContent = model.get("title") ?? "";
+  });
+  on(["error"], () => {
+    error.textContent = model.get("error") ?? "";
+    error.hidden = !model.get("error");
+  });
+  on(["note"], () => {
+    note.textContent = model.get("note") ?? "";
+    note.hidden = !model.get("note");
+  });
+
+  on(["accuracy"], () => {
+    const rows = model.get("accuracy") ?? [];
+    accuracy.hidden = rows.length === 0;
+    const head = h("tr", {}, h("th", {}, "accuracy"), h("th", {}, "images"), h("th", {}, ""));
+    accuracy.replaceChildren(
+      h("caption", {}, "Accuracy overall, per class and per group"),
+      head,
+      ...rows.map((row) =>
+        h(
+          "tr",
+          { class: row.worst ? "tx-worst" : "", "data-by": row.by },
+          h("th", { scope: "row" }, row.by === "all" ? "all images" : `${row.by}: ${row.name}`),
+          h("td", {}, `${row.n}`),
+          h("td", {}, percent(row.accuracy, 1) + (row.worst ? " ⚠ worst group" : "")),
+        ),
+      ),
+    );
+  });
+
+  on(["by", "by_options"], () => {
+    const options = model.get("by_options") ?? ["predicted"];
+    bySelect.replaceChildren(...options.map((key) => h("option", { value: key }, BY_LABELS[key] ?? key)));
+    bySelect.value = model.get("by") ?? "predicted";
+  });
+  on(["search"], () => {
+    const value = model.get("search") ?? "";
+    if (search.value !== value) search.value = value;
+  });
+  on(["matches", "selected_word"], () => {
+    const selected = model.get("selected_word") ?? "";
+    matches.replaceChildren(
+      ...(model.get("matches") ?? []).map((word) => {
+        const button = h("button", { type: "button", class: word === selected ? "tx-match tx-selected" : "tx-match" }, word);
+        button.addEventListener("click", () => commit("selected_word", word));
+        return button;
+      }),
+    );
+  });
+
+  let thumbs: { dispose(): void }[] = [];
+  on(["items", "thumbnails", "selected_image"], () => {
+    for (const thumb of thumbs) thumb.dispose();
+    thumbs = [];
+    const items = model.get("items") ?? [];
+    const bytes = model.get("thumbnails") ?? [];
+    const selected = model.get("selected_image");
+    grid.replaceChildren(
+      ...items.map((item, position) => {
+        const img = h("img", { class: "tx-thumb", alt: item.name });
+        const setter = pngSetter(img, "image/jpeg");
+        setter.set(bytes[position]);
+        thumbs.push(setter);
+        const right = item.label === null ? "" : item.label === item.predicted ? "tx-correct" : "tx-incorrect";
+        const share = item.share === null ? "" : percent(item.share);
+        const cell = h(
+          "button",
+          {
+            type: "button",
+            class: ["tx-cell", right, item.id === selected ? "tx-selected" : "", item.error ? "tx-broken" : ""].filter(Boolean).join(" "),
+            role: "option",
+            "aria-selected": item.id === selected ? "true" : "false",
+            title: [item.name, item.label && `label: ${item.label}`, `predicted: ${item.predicted}`, item.group && `group: ${item.group}`, item.error]
+              .filter(Boolean)
+              .join("\n"),
+            "data-id": item.id,
+          },
+          img,
+          h("span", { class: "tx-cell-share" }, share),
+          h("span", { class: "tx-cell-class" }, item.label === null ? item.predicted : `${item.label} → ${item.predicted}`),
+        );
+        cell.addEventListener("click", () => commit("selected_image", item.id));
+        return cell;
+      }),
+    );
+  });
+
+  on(["selected_word", "n_with", "page", "n_pages"], () => {
+    const word = model.get("selected_word") ?? "";
+    const n = model.get("n_with") ?? 0;
+    const page = model.get("page") ?? 0;
+    const pages = model.get("n_pages") ?? 1;
+    gridTitle.textContent = word ? `${n} images with “${word}”, by its share of their sentences` : "Click a word to see its images";
+    previous.disabled = page <= 0;
+    next.disabled = page >= pages - 1;
+    pageInfo.textContent = `page ${page + 1} of ${pages}`;
+    pager.classList.toggle("tx-empty", !word);
+  });
+
+  on(["stored"], () => {
+    const s = model.get("stored") ?? {};
+    if (s.id === undefined) {
+      stored.replaceChildren();
+      stored.hidden = true;
+      return;
+    }
+    stored.hidden = false;
+    const facts = [s.label ? `label ${s.label}` : "", `predicted ${s.prediction ?? ""} (${percent(s.probability ?? 0, 1)})`, s.group ? `group ${s.group}` : ""];
+    stored.replaceChildren(
+      h("h4", {}, s.name ?? ""),
+      h("div", { class: "tx-stored-facts" }, facts.filter(Boolean).join(" · ")),
+      h(
+        "div",
+        { class: "tx-stored-words" },
+        ...(s.words ?? []).map((w) => h("span", { class: "tx-word" }, `${w.word} ${percent(w.share)}`)),
+      ),
+      h("div", { class: "tx-stored-title" }, `Stored sentences (${s.n_sentences ?? 0})`),
+      h("ol", { class: "tx-stored-sentences" }, ...(s.sentences ?? []).map((sentence) => h("li", {}, highlighted(sentence)))),
+      ...(s.maps ? [h("div", { class: "tx-note tx-maps-note" }, s.maps)] : []),
+    );
+  });
+
+  on(["compare", "compare_names"], () => {
+    const rows = model.get("compare") ?? [];
+    const [mine, theirs] = model.get("compare_names") ?? [];
+    compare.hidden = rows.length === 0;
+    if (!rows.length) return void compare.replaceChildren();
+    const groups = [...new Set(rows.map((row) => row.group))];
+    const list = (part: CompareRow[]) =>
+      h("ol", {}, ...part.map((row) => h("li", {}, `${row.word}: ${percent(row.share)} vs ${percent(row.other_share)}`)));
+    compare.replaceChildren(
+      h("h4", {}, `Words whose share differs most: ${mine} vs ${theirs}`),
+      ...groups.map((group) => {
+        const part = rows.filter((row) => row.group === group);
+        return h(
+          "div",
+          { class: "tx-compare-group", "data-group": group },
+          h("div", { class: "tx-compare-name" }, group),
+          h("div", { class: "tx-compare-side" }, h("div", {}, `more in ${mine}`), list(part.filter((row) => row.difference > 0))),
+          h("div", { class: "tx-compare-side" }, h("div", {}, `more in ${theirs}`), list(part.filter((row) => row.difference < 0))),
+        );
+      }),
+    );
+  });
+
+  return () => {
+    for (const [event, callback] of listeners) model.off(event, callback);
+    for (const thumb of thumbs) thumb.dispose();
+    root.remove();
+  };
+}
+
+export default { render };
