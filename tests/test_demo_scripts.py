@@ -1,6 +1,7 @@
 """The demo's scripts agree with each other: gpu_check.sh copies what build_demo.py writes."""
 
 import ast
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -68,3 +69,23 @@ def test_gpu_check_demo_copies_exactly_what_the_translators_stage_writes(tmp_pat
     )
     assert result.returncode == 0, result.stderr.decode()
     assert {path.name for path in out.iterdir()} == written
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_mitigate_demo_runs_from_the_shipped_weights_alone(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no build/ folder anywhere near
+    mitigate = load_script("mitigate_demo")
+    results = mitigate.main(["--train-images", "64", "--epochs", "1", "--q", "0.9", "--no-progress"])
+    before = results["before"]
+    # README's starting point: the shipped biased classifier fails its minority groups
+    assert round(before["accuracy"], 3) == 0.516 and round(before["worst_group_accuracy"], 3) == 0.012
+    assert set(results) == {"before", "masked (q=0.9)", "control (q=0)"}
+    out = capsys.readouterr().out
+    assert "64 training images with p = 0.95" in out and "masked (q=0.9)" in out
