@@ -1,6 +1,10 @@
 """``%load_ext texplain_widgets`` registers ``%texplain``, which opens a Dashboard.
 
     %texplain FOLDER_OR_VARIABLE [--model demo|demo:balanced|DIR] [--sentences N]
+    %texplain report RUN_DIR|demo [--model DIR|demo] [--compare RUN_DIR|demo:balanced]
+
+The second opens a DatasetReport over a stored run (``demo``: the shipped run of the biased demo
+classifier, ``demo:balanced`` the balanced one's); with ``--model`` its maps are computed.
 
 ``FOLDER_OR_VARIABLE`` is a variable of the notebook (a list of images, a demo World, an
 ImageCollection), a folder, an image file, or ``demo`` for the demo's test images. Models are
@@ -31,6 +35,8 @@ class TExplainMagics(Magics):
         """Open a TExplain dashboard on images: %texplain FOLDER_OR_VARIABLE --model demo --sentences N"""
         from .widgets.dashboard import Dashboard
 
+        if line.split()[:1] == ["report"]:
+            return self._report(line.split(None, 1)[1] if len(line.split()) > 1 else "")
         args = parse_argstring(self.texplain, line)
         if args.sentences < 1:
             raise UsageError(f"--sentences must be a positive number, not {args.sentences}")
@@ -45,6 +51,17 @@ class TExplainMagics(Magics):
             return Dashboard(model, images, n_sentences=args.sentences, **options)
         except TExplainError as error:
             raise UsageError(str(error)) from None
+
+    @magic_arguments()
+    @argument("run", help="a run directory (texplain run), demo or demo:balanced")
+    @argument("--model", default=None, help="the run's model, for maps: demo, demo:balanced or a directory")
+    @argument("--compare", default=None, help="a second run over the same images, e.g. demo:balanced")
+    def _report(self, line: str):
+        """%texplain report RUN_DIR|demo [--model DIR|demo] [--compare RUN_DIR|demo:balanced]"""
+        from .widgets.report import DatasetReport
+
+        args = parse_argstring(self._report, line)
+        return DatasetReport(args.run, model=args.model, compare=args.compare)
 
     def _images(self, name: str):
         namespace = self.shell.user_ns
