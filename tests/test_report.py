@@ -148,3 +148,19 @@ def test_compare_with_other_images_is_refused_in_the_widget(runs):
     assert "other images" in report.error and report.panel.compare == []
     report.selected_word = "water"
     assert report.shown
+
+
+def test_static_exports_show_the_state_without_scripts(runs, tmp_path):
+    report = DatasetReport(runs["biased"], compare=runs["balanced"], page_size=4)
+    report.selected_word = "brick"  # unused: its note is exported too
+    report.selected_word = "lake"
+    report.selected_image = report.shown[0]
+    report.note = "<script>alert(1)</script>"  # any text is escaped
+    report.export_html(tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert page.count("data:image/jpeg;base64,") == 4 and "<mark>lake</mark>" in page
+    assert "(worst group)" in page and "more in balanced" in page and "<svg" in page
+    report.export_png(tmp_path / "report.png")
+    assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
+    assert report.snapshot().data[:4] == b"\x89PNG"
