@@ -181,7 +181,7 @@ def map_state(page) -> dict:
         """() => {
           const img = document.querySelector('.tx-word-map');
           return {
-            caption: document.querySelector('.tx-maps figure:nth-child(2) figcaption').textContent,
+            caption: document.querySelector('.tx-word-figure figcaption').textContent,
             src: img && !img.hidden ? img.getAttribute('src') : null,
             marks: [...document.querySelectorAll('.tx-sentences mark')].map((m) => m.textContent.toLowerCase()),
           };

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from texplain_widgets.attribution.drawing import overlay, to_png_bytes
+from texplain_widgets.attribution.drawing import colour_stops, overlay, spread, spread_caption, to_png_bytes
 from texplain_widgets.attribution.faithfulness import deletion, insertion, random_map
 from texplain_widgets.attribution.frame import ModelInput
 from texplain_widgets.attribution.layers import TokenGrid, _default_layer
@@ -218,6 +218,39 @@ def test_overlay_is_a_png_of_the_image_size(photo):
         overlay(photo, np.zeros((3, 3)))
     with pytest.raises(InputError, match="colormap"):
         overlay(photo, random_map(photo.shape[:2]), colormap="no-such-map")
+
+
+def test_cold_regions_show_the_image_and_hot_ones_the_colormap(photo):
+    heat = np.zeros(photo.shape[:2])
+    heat[:10, :10] = 1.0
+    drawn = np.asarray(overlay(photo, heat)).astype(int)
+    assert np.array_equal(drawn[20:, 20:], photo[20:, 20:])  # opacity follows the heat: 0 where cold
+    hot = np.round(255 * (0.15 * photo[:10, :10] / 255 + 0.85 * np.array([252, 255, 164]) / 255))
+    assert np.abs(drawn[:10, :10] - hot).max() <= 1  # inferno's hottest colour, at 0.85
+    flat = np.asarray(overlay(photo, heat, follow_heat=False, alpha=0.5)).astype(int)
+    assert not np.array_equal(flat[20:, 20:], photo[20:, 20:])  # the old look: a tint everywhere
+
+
+def test_spread_tells_a_focused_map_from_an_everywhere_map():
+    focused = np.zeros((20, 20))
+    focused[5:7, 5:7] = 1.0
+    assert spread(focused) == 2 / 400  # half of the weight: 2 of the 4 hot pixels
+    assert spread(np.ones((20, 20))) == 0.5
+    assert spread(np.linspace(0, 1, 400).reshape(20, 20)) == pytest.approx(1 - 0.5**0.5, abs=0.01)
+    assert np.isnan(spread(np.zeros((3, 3))))
+    assert spread_caption(0.005).endswith("focused") and spread_caption(0.5).endswith(
+        "everywhere, about uniform"
+    )
+    assert spread_caption(0.2).endswith("spread out") and "empty" in spread_caption(float("nan"))
+    with pytest.raises(InputError, match="mass"):
+        spread(focused, mass=0)
+
+
+def test_colour_stops_run_from_cold_to_hot():
+    stops = colour_stops("inferno", 5)
+    assert stops[0] == "#000004" and stops[-1] == "#fcffa4" and len(stops) == 5
+    with pytest.raises(InputError, match="colormap"):
+        colour_stops("no-such-map")
 
 
 @pytest.mark.parametrize(

@@ -162,3 +162,28 @@ def test_wait_raises_at_once_when_predictions_fail(world):
     assert not waiter.is_alive(), "wait() still running 10 s after the prediction failed"
     assert isinstance(outcome[0], TExplainError) and "the forward pass broke" in str(outcome[0])
     assert "the forward pass broke" in browser.error and browser.n_predicted == 0
+
+
+def test_records_carry_the_predicted_probability_and_rows_is_a_trait(world, tiny_classifier):
+    browser = ImageBrowser(list(world.images[:8]), classifier=tiny_classifier, rows=3)
+    browser.wait(120)
+    with torch.inference_mode():
+        best = (
+            tiny_classifier.predict([Image.fromarray(a) for a in world.images[:8]]).logits.softmax(-1).max(-1)
+        )
+    assert [r["probability"] for r in browser.items] == pytest.approx(best.values.tolist(), abs=1e-4)
+    assert browser.rows == 3 and "rows" in browser.keys
+
+
+def test_enter_and_escape_reach_the_kernel_as_actions(world):
+    browser = ImageBrowser(list(world.images[:5]))
+    heard = []
+    browser.on_action(lambda action, index: heard.append((action, index)))
+    browser.selected = 2
+    browser._on_message(browser, {"action": "activate", "index": 4}, [])
+    browser._on_message(browser, {"action": "cancel"}, [])
+    assert heard == [("activate", 4), ("cancel", 2)] and browser.error == ""
+    browser._on_message(browser, {"action": "activate", "index": 99}, [])
+    assert heard[-1] == ("cancel", 2) and "no image 99" in browser.error
+    browser._on_message(browser, {"action": "explode"}, [])
+    assert "unknown action 'explode'" in browser.error

@@ -6,7 +6,7 @@ from IPython.core.error import UsageError
 from IPython.testing import globalipapp
 from PIL import Image
 
-from texplain_widgets import TExplain
+from texplain_widgets import InputError, TExplain
 from texplain_widgets.widgets.dashboard import Dashboard
 from texplain_widgets.widgets.word_chart import WordChart
 
@@ -114,3 +114,24 @@ def test_magic_opens_a_dashboard_loads_twice_and_unloads(shell, texplain, photo_
     assert "texplain" not in shell.magics_manager.magics["line"]
     shell.run_line_magic("load_ext", "texplain_widgets")  # and back
     assert "texplain" in shell.magics_manager.magics["line"]
+
+
+def test_enter_on_a_thumbnail_generates_for_it_and_escape_cancels(dashboard):
+    dashboard.browser._on_message(dashboard.browser, {"action": "activate", "index": 1}, [])
+    assert dashboard.selected_image == 1 and dashboard.explorer.image_name == "chelsea.png"
+    assert dashboard.explorer.status == "running"
+    dashboard.browser._on_message(dashboard.browser, {"action": "cancel"}, [])
+    dashboard.wait(TIMEOUT)
+    assert dashboard.explorer.status in ("cancelled", "done")  # "done" when the one batch was quicker
+    assert dashboard.explorer.explanation is not None or dashboard.explorer.status == "cancelled"
+
+
+def test_the_grid_shows_the_rows_asked_for(texplain, photo_files):
+    with pytest.raises(InputError, match="rows"):
+        Dashboard(texplain, photo_files, rows=0)
+    dash = Dashboard(texplain, photo_files, rows=3)
+    try:
+        assert dash.browser.rows == 3
+        assert dash.children[1] is dash.explorer and dash.chart in dash.children[0].children
+    finally:
+        dash.close()

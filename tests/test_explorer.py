@@ -296,3 +296,20 @@ def _lemmas(sentence):
     from texplain_widgets.words import sentence_words
 
     return sentence_words(sentence)
+
+
+def test_each_map_comes_with_its_spread_and_the_scale_colours(explorer):
+    explorer.wait(TIMEOUT)
+    assert 0 < explorer.saliency_spread <= 0.5 + 1e-9  # half the weight on at most half the pixels
+    assert explorer.word_map_spread == -1  # no word: no map
+    generated(explorer)
+    explorer.selected_word = explorer.words[0]["word"]
+    explorer.wait(TIMEOUT)
+    assert 0 < explorer.word_map_spread <= 0.5 + 1e-9
+    spread = explorer.word_map_spread
+    explorer.selected_word = ""
+    assert explorer.word_map_spread == -1
+    explorer.selected_word = explorer.words[0]["word"]  # cached, with its spread
+    assert explorer.word_map_spread == spread
+    assert explorer.map_scale[0] == "#000004" and len(explorer.map_scale) == 8  # inferno, cold to hot
+    assert "Enter" in explorer.help and "Escape" in explorer.help

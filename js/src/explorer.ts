@@ -1,6 +1,8 @@
-// The Explorer widget's view: one image, its prediction, Generate/Cancel with progress, the word
-// bars (click one to select it), sample sentences with the selected word marked, the classifier's
-// saliency map with a method picker and the word-grounded map of the selected word.
+// The Explorer widget's view: the image, its prediction, Generate/Cancel with progress, the image
+// and its two maps side by side at the same size (the classifier's saliency map with a method
+// picker, the selected word's map), each with its spread written under it and one colour scale,
+// the word bars (click one to select it) and sample sentences with the selected word marked.
+// Keys: Enter generates, Escape cancels (see `help`, shown by the `?` button).
 //
 // All state lives in the model (synced with the Python traits of
 // texplain_widgets.widgets.explorer.Explorer); this view only renders it and writes back what a
@@ -39,6 +41,10 @@ export interface ExplorerModel {
   saliency_png: Bytes;
   word_map_png: Bytes;
   word_map_word: string;
+  saliency_spread: number;
+  word_map_spread: number;
+  map_scale: string[];
+  help: string;
   [key: string]: unknown;
 }
 
@@ -49,6 +55,22 @@ const SETTINGS: { key: "n_sentences" | "top_p" | "temperature"; label: string; m
   { key: "top_p", label: "top-p", min: 0.01, max: 1, step: 0.05, parse: Number.parseFloat },
   { key: "temperature", label: "temperature", min: 0.05, max: 10, step: 0.1, parse: Number.parseFloat },
 ];
+
+/** A map's spread (the share of the image holding half its weight; < 0: none) in words, as Python's drawing.spread_caption. */
+export function spreadCaption(spread: number | undefined): string {
+  if (spread === undefined || !Number.isFinite(spread) || spread < 0) return "";
+  const kind = spread < 0.15 ? "focused" : spread < 0.3 ? "spread out" : "everywhere, about uniform";
+  return `half its weight on ${percent(spread)} of the image: ${kind}`;
+}
+
+/** Keys the explorer takes itself: Enter (outside a control) generates, Escape cancels. */
+export function explorerKey(event: KeyboardEvent): "generate" | "cancel" | null {
+  if (event.key === "Escape") return "cancel";
+  const target = event.target as HTMLElement | null;
+  const control = target?.closest?.("button, input, select, textarea, a");
+  if (event.key === "Enter" && !control) return "generate";
+  return null;
+}
 
 export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" | "el">): () => void {
   const listeners: [string, () => void][] = [];
@@ -64,12 +86,19 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
     model.save_changes();
   };
 
-  // Header: the image, its name and the classifier's prediction.
+  // Header: the image's name, the classifier's prediction, and the `?` help.
   const image = h("img", { class: "tx-image", alt: "the image explained" });
   const imagePng = pngSetter(image);
   const name = h("div", { class: "tx-name" });
   const prediction = h("div", { class: "tx-prediction" });
-  const header = h("div", { class: "tx-header" }, image, h("div", { class: "tx-info" }, name, prediction));
+  const help = h("button", { type: "button", class: "tx-help", "aria-label": "keys and help", "aria-expanded": "false" }, "?");
+  const helpText = h("div", { class: "tx-help-text", role: "note" });
+  helpText.hidden = true;
+  help.addEventListener("click", () => {
+    helpText.hidden = !helpText.hidden;
+    help.setAttribute("aria-expanded", helpText.hidden ? "false" : "true");
+  });
+  const header = h("div", { class: "tx-header" }, h("div", { class: "tx-info" }, name, prediction));
 
   // Controls: generation settings, Generate, Cancel, progress and status.
   const inputs = SETTINGS.map((setting) => {
@@ -102,6 +131,7 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
     cancel,
     progress,
     status,
+    help,
   );
   const error = h("div", { class: "tx-error", role: "alert" });
 
@@ -109,30 +139,61 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
   const wordList = h("div", { class: "tx-words", role: "list", "aria-label": "frequent words" });
   const sentenceList = h("ol", { class: "tx-sentences" });
   const wordSection = h("section", { class: "tx-word-section" }, h("h4", {}, "Words"), wordList);
-  const body = h("div", { class: "tx-body" }, wordSection, h("section", {}, h("h4", {}, "Sentences"), sentenceList));
+  const sentencesTitle = h("h4", {}, "Sentences");
+  const body = h("div", { class: "tx-body" }, wordSection, h("section", { class: "tx-sentence-section" }, sentencesTitle, sentenceList));
 
-  // Maps: the classifier's saliency (with a method picker) and the selected word's map.
+  // The image and its maps, side by side at the same size; each map's spread under it; one colour scale.
   const method = h("select", { class: "tx-method", "aria-label": "saliency method" });
   method.addEventListener("change", () => commit("saliency_method", method.value));
   const saliency = h("img", { class: "tx-map tx-saliency", alt: "saliency map" });
   const saliencyPng = pngSetter(saliency);
-  const wordCaption = h("figcaption", {});
+  const saliencyNote = h("div", { class: "tx-note tx-spread tx-saliency-spread" });
+  const wordCaption = h("figcaption", { class: "tx-word-caption" });
   const wordMap = h("img", { class: "tx-map tx-word-map", alt: "word-grounded map" });
   const wordMapPng = pngSetter(wordMap);
-  const wordNote = h("div", { class: "tx-note" });
+  const wordNote = h("div", { class: "tx-note tx-spread tx-word-spread" });
+  const gradient = h("span", { class: "tx-gradient" });
+  const scale = h(
+    "div",
+    { class: "tx-scale", title: "The maps' colours: cold regions are clear (the image shows), hot ones opaque." },
+    h("span", {}, "low"),
+    gradient,
+    h("span", {}, "high"),
+  );
   const maps = h(
     "div",
     { class: "tx-maps" },
-    h("figure", {}, h("figcaption", {}, "Saliency ", method), saliency),
-    h("figure", {}, wordCaption, wordMap, wordNote),
+    h("figure", { class: "tx-image-figure" }, h("figcaption", {}, "Image"), image),
+    h("figure", { class: "tx-saliency-figure" }, h("figcaption", {}, "Saliency ", method), saliency, saliencyNote),
+    h("figure", { class: "tx-word-figure" }, wordCaption, wordMap, wordNote),
   );
 
-  const root = h("div", { class: "tx-explorer" }, header, controls, error, body, maps);
+  const root = h("div", { class: "tx-explorer", tabindex: 0, "aria-label": "explorer" }, header, controls, helpText, error, maps, scale, body);
+  root.addEventListener("keydown", (event) => {
+    const action = explorerKey(event);
+    if (action === null) return;
+    if (action === "generate" && generate.disabled) return;
+    if (action === "cancel" && cancel.disabled) return;
+    event.preventDefault();
+    model.send({ action });
+  });
   el.append(root);
 
   on(["image_png"], () => imagePng.set(model.get("image_png")));
   on(["image_name"], () => {
     name.textContent = model.get("image_name") ?? "";
+    name.title = model.get("image_name") ?? "";
+  });
+  on(["help"], () => {
+    help.title = model.get("help") ?? "";
+    helpText.textContent = model.get("help") ?? "";
+  });
+  on(["map_scale"], () => {
+    const stops = (model.get("map_scale") ?? []).filter((c) => /^#[0-9a-f]{6}$/i.test(c));
+    gradient.style.background = stops.length > 1 ? `linear-gradient(to right, ${stops.join(", ")})` : "";
+  });
+  on(["saliency_spread", "saliency_png"], () => {
+    saliencyNote.textContent = byteLength(model.get("saliency_png")) ? spreadCaption(model.get("saliency_spread")) : "";
   });
   on(["prediction", "probability"], () => {
     const label = model.get("prediction");
@@ -203,7 +264,9 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
   });
 
   // Python marks the selected word's tokens (words.word_spans): the view does not tokenise.
-  on(["marked_sentences"], () => {
+  on(["marked_sentences", "selected_word"], () => {
+    const word = model.get("selected_word") ?? "";
+    sentencesTitle.textContent = word ? `Sentences, those with “${word}” first` : "Sentences";
     sentenceList.replaceChildren(...(model.get("marked_sentences") ?? []).map((s) => h("li", {}, highlighted(s))));
   });
 
@@ -216,10 +279,11 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
   });
   on(["saliency_png"], () => saliencyPng.set(model.get("saliency_png")));
 
-  on(["selected_word", "word_map_word", "word_map_png"], () => {
+  on(["selected_word", "word_map_word", "word_map_png", "word_map_spread"], () => {
     const selected = model.get("selected_word") ?? "";
     const ready = selected !== "" && model.get("word_map_word") === selected;
     wordCaption.textContent = selected ? `Where “${selected}” comes from` : "Word map";
+    wordCaption.title = wordCaption.textContent;
     wordMapPng.set(ready ? model.get("word_map_png") : null);
     wordNote.textContent = !selected
       ? "Click a word to see where in the image it comes from."
@@ -227,7 +291,7 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
         ? `Computing the map of “${selected}”…`
         : byteLength(model.get("word_map_png")) === 0
           ? "No map for this word."
-          : "";
+          : spreadCaption(model.get("word_map_spread"));
   });
 
   return () => {

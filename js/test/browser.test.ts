@@ -1,7 +1,7 @@
 import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { type BrowserModel, type Item, render } from "../src/browser";
+import { type BrowserModel, cellCaption, cellTitle, type Item, moveTo, render } from "../src/browser";
 import { FakeModel } from "./fake-model";
 
 const JPEG = new DataView(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]).buffer);
@@ -29,6 +29,7 @@ function state(changes: Partial<BrowserModel> = {}): BrowserModel {
     items: [item(0), item(1, { predicted: "balloon", correct: false }), item(2, { name: XSS })],
     thumbnails: [JPEG, JPEG, JPEG],
     selected: -1,
+    rows: 2,
     error: "",
     ...changes,
   };
@@ -129,5 +130,55 @@ describe("ImageBrowser view", () => {
     cleanup();
     expect(URL.revokeObjectURL).toHaveBeenCalledTimes(3);
     expect(model.listenerCount()).toBe(0);
+  });
+
+  it("captions each thumbnail with its prediction and probability, and gives the full text as a plain title", () => {
+    expect(cellCaption(item(0, { probability: 0.934 }))).toBe("kite 93%");
+    expect(cellCaption(item(0, { predicted: null, probability: null }))).toBe("kite");
+    const { el } = mount({ items: [item(0, { name: "a very long file name of a photo.png", probability: 0.5 })] });
+    const cell = cells(el)[0];
+    expect(cell.querySelector(".tx-cell-class")?.textContent).toBe("kite 50%");
+    expect(cell.title).toBe("a very long file name of a photo.png\nclass: kite\npredicted: kite (50.0%)\ngroup: kite/grass");
+    expect(cellTitle(item(2, { name: XSS }))).toContain(XSS);
+  });
+
+  it("moves the selection with the arrows, stays inside the grid and finds columns", () => {
+    expect(moveTo("ArrowRight", 0, 6, 3)).toBe(1);
+    expect(moveTo("ArrowDown", 1, 6, 3)).toBe(4);
+    expect(moveTo("ArrowDown", 4, 6, 3)).toBe(4);
+    expect(moveTo("ArrowLeft", 0, 6, 3)).toBe(0);
+    expect(moveTo("ArrowUp", 4, 6, 3)).toBe(1);
+    expect(moveTo("End", 0, 6, 3)).toBe(5);
+    expect(moveTo("Home", 5, 6, 3)).toBe(0);
+    expect(moveTo("ArrowRight", -1, 6, 3)).toBe(0);
+    expect(moveTo("a", 0, 6, 3)).toBeNull();
+  });
+
+  it("selects with arrow keys, sends Enter as activate and Escape as cancel, pages with PageDown", () => {
+    const { el, model } = mount({ selected: 0 });
+    const grid = el.querySelector<HTMLElement>(".tx-grid")!;
+    const key = (k: string) => cells(el)[0].dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
+    expect(cells(el).map((c) => c.tabIndex)).toEqual([0, -1, -1]);
+    key("ArrowRight");
+    expect(model.get("selected")).toBe(1);
+    expect(cells(el).map((c) => c.getAttribute("aria-selected"))).toEqual(["false", "true", "false"]);
+    expect(cells(el).map((c) => c.tabIndex)).toEqual([-1, 0, -1]);
+    cells(el)[2].dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(model.get("selected")).toBe(2);
+    expect(model.sent.at(-1)).toEqual({ action: "activate", index: 2 });
+    key("Escape");
+    expect(model.sent.at(-1)).toEqual({ action: "cancel" });
+    key("PageDown");
+    expect(model.get("page")).toBe(1);
+    expect(grid.style.getPropertyValue("--tx-rows")).toBe("2");
+    model.set("rows", 3);
+    expect(grid.style.getPropertyValue("--tx-rows")).toBe("3");
+  });
+
+  it("keeps the focus on the selected cell when a key moves it", () => {
+    const { el } = mount({ selected: 0 });
+    cells(el)[0].focus();
+    cells(el)[0].dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
+    expect(document.activeElement).toBe(cells(el)[1]);
   });
 });

@@ -1,7 +1,7 @@
 import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { type ExplorerModel, render } from "../src/explorer";
+import { explorerKey, type ExplorerModel, render, spreadCaption } from "../src/explorer";
 import { FakeModel } from "./fake-model";
 
 const PNG = new DataView(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).buffer);
@@ -35,6 +35,10 @@ function state(changes: Partial<ExplorerModel> = {}): ExplorerModel {
     saliency_png: PNG,
     word_map_png: new DataView(new ArrayBuffer(0)),
     word_map_word: "",
+    saliency_spread: 0.08,
+    word_map_spread: -1,
+    map_scale: ["#000004", "#781c6d", "#ed6925", "#fcffa4"],
+    help: "Keys: Enter generates; Escape cancels.",
     ...changes,
   };
 }
@@ -188,7 +192,7 @@ describe("Explorer view", () => {
     expect(model.saved).toEqual([{ saliency_method: "occlusion" }]);
     const map = el.querySelector<HTMLImageElement>(".tx-word-map");
     expect(map?.hidden).toBe(true);
-    expect(el.querySelector(".tx-note")?.textContent).toMatch(/Computing the map of “water”/);
+    expect(el.querySelector(".tx-word-figure .tx-note")?.textContent).toMatch(/Computing the map of “water”/);
     model.update({ word_map_word: "water", word_map_png: PNG });
     expect(map?.hidden).toBe(false);
     expect(map?.src).toMatch(/^blob:/);
@@ -200,5 +204,58 @@ describe("Explorer view", () => {
     cleanup();
     expect(model.listenerCount()).toBe(0);
     expect(URL.revokeObjectURL).toHaveBeenCalled();
+  });
+
+  it("shows the image and both maps side by side in one row, the same size, with a colour scale", () => {
+    const { el } = mount();
+    const figures = [...el.querySelectorAll(".tx-maps > figure")];
+    expect(figures.map((f) => f.className)).toEqual(["tx-image-figure", "tx-saliency-figure", "tx-word-figure"]);
+    expect(figures[0].querySelector(".tx-image")).not.toBeNull();
+    const gradient = el.querySelector<HTMLElement>(".tx-scale .tx-gradient")!;
+    expect(gradient.style.background).toContain("linear-gradient");
+    expect(el.querySelector(".tx-scale")?.textContent).toBe("lowhigh");
+  });
+
+  it("writes each map's spread under it, in words", () => {
+    expect(spreadCaption(0.08)).toBe("half its weight on 8% of the image: focused");
+    expect(spreadCaption(0.2)).toBe("half its weight on 20% of the image: spread out");
+    expect(spreadCaption(0.48)).toBe("half its weight on 48% of the image: everywhere, about uniform");
+    expect(spreadCaption(-1)).toBe("");
+    const { el, model } = mount({ selected_word: "water" });
+    expect(el.querySelector(".tx-saliency-spread")?.textContent).toBe("half its weight on 8% of the image: focused");
+    model.update({ word_map_word: "water", word_map_png: PNG, word_map_spread: 0.45 });
+    expect(el.querySelector(".tx-word-spread")?.textContent).toBe("half its weight on 45% of the image: everywhere, about uniform");
+    model.update({ saliency_png: new DataView(new ArrayBuffer(0)) });
+    expect(el.querySelector(".tx-saliency-spread")?.textContent).toBe("");
+  });
+
+  it("takes Enter to generate and Escape to cancel, but leaves Enter on a control alone", () => {
+    const { el, model } = mount({ status: "idle" });
+    const root = el.querySelector<HTMLElement>(".tx-explorer")!;
+    root.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(model.sent).toEqual([{ action: "generate" }]);
+    el.querySelector<HTMLInputElement>(".tx-top_p")!.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(model.sent).toHaveLength(1);
+    root.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(model.sent).toHaveLength(1); // nothing running: nothing to cancel
+    model.update({ status: "running" });
+    root.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(model.sent.at(-1)).toEqual({ action: "cancel" });
+    expect(explorerKey(new KeyboardEvent("keydown", { key: "a" }))).toBeNull();
+  });
+
+  it("documents its keys in a ? tooltip, as text, and shows them on click", () => {
+    const { el, model } = mount({ help: XSS });
+    const help = el.querySelector<HTMLButtonElement>(".tx-help")!;
+    expect(help.title).toBe(XSS);
+    const text = el.querySelector<HTMLElement>(".tx-help-text")!;
+    expect(text.hidden).toBe(true);
+    help.click();
+    expect(text.hidden).toBe(false);
+    expect(help.getAttribute("aria-expanded")).toBe("true");
+    expect(text.textContent).toBe(XSS);
+    expect(text.querySelector("img")).toBeNull();
+    model.update({ image_name: "a long name.png" });
+    expect(el.querySelector<HTMLElement>(".tx-name")?.title).toBe("a long name.png");
   });
 });

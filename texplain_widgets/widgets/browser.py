@@ -20,7 +20,12 @@ Traits (settable from Python; those the view changes are marked *):
   "error"}`` and ``thumbnails``: their JPEG bytes (empty for an image that cannot be read: its
   ``error`` says why, and the others are unaffected);
 - ``selected``*: the selected image's index in the collection (-1: none), ``selected_name``;
+- ``rows``: how many rows of thumbnails the grid shows (it scrolls, and pages);
 - ``n_predicted``, ``error``.
+
+Each record's ``probability`` is the predicted class's. Keys in the grid: the arrows, Home and
+End move the selection, PageUp and PageDown turn pages; Enter and Escape reach the kernel as the
+actions ``activate`` (with the image's index) and ``cancel``: see :meth:`ImageBrowser.on_action`.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ class ImageBrowser(anywidget.AnyWidget):
     thumbnails = t.List(t.Bytes()).tag(sync=True)
     selected = t.Int(-1).tag(sync=True)
     selected_name = t.Unicode("").tag(sync=True)
+    rows = t.Int(2).tag(sync=True)
     n_predicted = t.Int(0).tag(sync=True)
     error = t.Unicode("").tag(sync=True)
 
@@ -86,6 +92,8 @@ class ImageBrowser(anywidget.AnyWidget):
         self.thumb_size = thumb_size
         self._chunk = max(1, chunk)
         self._predicted: list[str | None] = [None] * len(self.collection)
+        self._probability: list[float | None] = [None] * len(self.collection)
+        self._actions: list = []
         self._thumbs: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
         self._shown = np.arange(len(self.collection))
         self._closed = False
@@ -94,6 +102,7 @@ class ImageBrowser(anywidget.AnyWidget):
         self._lock = threading.RLock()  # the kernel and the worker both refresh the page
         self._local = threading.local()  # .refreshing: this thread is inside _refresh
         super().__init__(**traits)
+        self.on_msg(self._on_message)
         names = self.classifier.class_names if self.classifier is not None else None
         with self.hold_sync():
             self.n_images = len(self.collection)
@@ -142,9 +151,30 @@ class ImageBrowser(anywidget.AnyWidget):
         if self._failure is not None:
             raise TExplainError(self.error) from self._failure
 
+    def on_action(self, callback) -> None:
+        """Call ``callback(action, index)`` for each key action of the view: ``"activate"`` (Enter
+        on image ``index``) or ``"cancel"`` (Escape; ``index`` is the selected image)."""
+        self._actions.append(callback)
+
     def close(self) -> None:
         self._closed = True
         super().close()
+
+    def _on_message(self, _widget, content, _buffers) -> None:
+        action = content.get("action") if isinstance(content, dict) else None
+        if action not in ("activate", "cancel"):
+            self.error = f"unknown action {action!r} from the frontend"
+            return
+        index = content.get("index", self.selected)
+        if not isinstance(index, int) or not -1 <= index < len(self.collection):
+            self.error = f"no image {index!r}: the collection has {len(self.collection)}"
+            return
+        for callback in list(self._actions):
+            try:
+                callback(action, index)
+            except Exception as error:  # noqa: BLE001 - a key press must not raise in the kernel
+                log.error("ImageBrowser: %s failed", action, exc_info=error)
+                self.error = f"{action} failed: {type(error).__name__}: {error}"
 
     # -- glue -----------------------------------------------------------------------------
 
@@ -163,9 +193,10 @@ class ImageBrowser(anywidget.AnyWidget):
         try:
             if pictures:
                 names = self.classifier.class_names
-                classes = self.classifier.predict(pictures).logits.argmax(-1).tolist()
-                for i, c in zip(indices, classes):
+                best = self.classifier.predict(pictures).logits.float().softmax(-1).max(-1)
+                for i, c, p in zip(indices, best.indices.tolist(), best.values.tolist()):
                     self._predicted[i] = names[c] if names else f"class {c}"
+                    self._probability[i] = round(float(p), 4)
         except Exception as error:
             log.error("ImageBrowser: prediction failed", exc_info=error)
             self.error = f"prediction failed at image {start}: {type(error).__name__}: {error}"
@@ -228,6 +259,7 @@ class ImageBrowser(anywidget.AnyWidget):
             "name": self.collection.names[i],
             "label": label,
             "predicted": predicted,
+            "probability": self._probability[i],
             "correct": None if label is None or predicted is None else label == predicted,
             "group": self.collection.groups[i],
             "error": problem,

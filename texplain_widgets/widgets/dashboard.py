@@ -8,6 +8,11 @@
 Selecting an image in the browser shows it in the explorer; the explorer's words feed the chart;
 a word clicked in the chart (or set from Python) is the explorer's selected word, so its sentences
 are highlighted and its word-grounded map is drawn.
+
+Laid out for one screen (1400 x 900, and usable at 1000 px wide): the browser's grid (``rows``
+rows, paged) above the word chart in a narrow column, the explorer (image, prediction, the maps
+side by side, the sentences) beside them; on a narrow page the explorer wraps below. Keys: the
+arrows move the selection in the grid, Enter generates for it, Escape cancels (the ``?`` button).
 """
 
 from __future__ import annotations
@@ -15,20 +20,26 @@ from __future__ import annotations
 import ipywidgets as widgets
 import traitlets as t
 
+from ..errors import InputError
 from .browser import ImageBrowser
 from .explorer import Explorer
 from .export import snapshot_html, snapshot_png
 from .word_chart import WordChart
 
 
-class Dashboard(widgets.VBox):
+class Dashboard(widgets.Box):
     """Browse images, generate words and read maps (see the module docstring)."""
 
-    def __init__(self, texplain, images, *, selected: int = 0, page_size: int = 100, **explorer_traits):
+    def __init__(
+        self, texplain, images, *, selected: int = 0, page_size: int = 100, rows: int = 2, **explorer_traits
+    ):
         """``texplain``: a :class:`~texplain_widgets.TExplain`; ``images``: what
-        :class:`~.browser.ImageBrowser` browses; ``selected``: the image shown first;
-        ``explorer_traits``: initial Explorer settings, e.g. ``n_sentences=128``."""
-        self.browser = ImageBrowser(images, texplain=texplain, page_size=page_size)
+        :class:`~.browser.ImageBrowser` browses; ``selected``: the image shown first; ``rows``:
+        the rows of thumbnails shown; ``explorer_traits``: initial Explorer settings, e.g.
+        ``n_sentences=128``."""
+        if rows < 1:
+            raise InputError(f"rows must be at least 1, got {rows}")
+        self.browser = ImageBrowser(images, texplain=texplain, page_size=page_size, rows=rows)
         collection = self.browser.collection
         first = min(max(selected, 0), len(collection) - 1)
         self.explorer = Explorer(
@@ -45,9 +56,17 @@ class Dashboard(widgets.VBox):
         ]
         self.browser.selected = first
         self.browser.observe(self._on_selected_image, "selected")
-        self.chart.layout.margin = "0 16px 0 0"
-        panels = widgets.HBox([self.chart, self.explorer], layout=widgets.Layout(align_items="flex-start"))
-        super().__init__([self.browser, panels])
+        self.browser.on_action(self._on_key)
+        side = widgets.VBox(
+            [self.browser, self.chart],
+            layout=widgets.Layout(width="320px", flex="0 0 320px", overflow="hidden"),
+        )
+        side.add_class("tx-dashboard-side")
+        self.explorer.layout = widgets.Layout(flex="1 1 480px", min_width="0")
+        super().__init__(
+            [side, self.explorer],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px 16px"),
+        )
         self.add_class("tx-dashboard")
 
     # -- state, readable and settable from Python ------------------------------------------
@@ -108,6 +127,14 @@ class Dashboard(widgets.VBox):
         super().close()
 
     # -- glue -----------------------------------------------------------------------------
+
+    def _on_key(self, action: str, index: int) -> None:
+        """Enter on a thumbnail: generate for it; Escape: cancel."""
+        if action == "cancel":
+            self.cancel()
+        elif index >= 0:
+            self.selected_image = index
+            self.generate()
 
     def _on_selected_image(self, change) -> None:
         index = change["new"]

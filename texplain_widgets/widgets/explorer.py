@@ -15,30 +15,7 @@ wins (:mod:`.generations`), and so does the latest request of each map (:mod:`.m
 failure is shown in ``error`` (and logged), and the widget goes on working. A map asked for
 during generation is computed when it ends.
 
-Traits (all readable and settable from Python; those the view changes are marked *):
-
-- ``image_png`` (PNG bytes, sent as a binary buffer), ``image_name``: the image shown;
-- ``prediction`` (class name), ``predicted_class``, ``probability``: the classifier's prediction;
-- ``n_sentences``*, ``top_p``*, ``temperature``*, ``max_new_tokens``, ``seed``, ``batch_size``:
-  generation settings (see :class:`~texplain_widgets.model.generate.SamplingSettings`);
-  ``batch_size`` is also how often the words update;
-- ``status``: ``idle``, ``running``, ``done``, ``cancelled`` or ``error``; ``progress`` in
-  [0, 1]; ``n_generated``: sentences so far; ``error``: the last error message, "" when none;
-- ``words``: the top ``n_words`` words, each ``{"word", "count", "share"}``; ``show_words``:
-  whether the view draws them (a :class:`~.dashboard.Dashboard` shows them in a WordChart);
-- ``sentences`` (Python only): up to ``max_sentences`` sentences, those with the selected word
-  first; ``word_forms`` (Python only): the selected word's spellings in them, case folded;
-- ``marked_sentences``: what the view lists, ``[{"text", "spans": [[start, end], ...]}]``, the
-  selected word's tokens found by :func:`~texplain_widgets.words.word_spans` (offsets in code
-  points; the view marks them and does not tokenise);
-- ``selected_word``*: the word (a lemma, as in ``words``) the maps and sentences are about;
-- ``saliency_method``*: one of ``methods`` (Captum methods of
-  :func:`~texplain_widgets.attribution.saliency_map`); ``saliency_png``: its map over the image;
-- ``word_method``: the method of the word-grounded map; ``word_map_png``: the selected word's
-  map over the image (see :func:`~texplain_widgets.attribution.word_saliency`), and
-  ``word_map_word``: the word it shows ("" while none is ready);
-- ``method_options`` (Python only): options per method for both maps, e.g.
-  ``{"gradcam": {"layer": "layer3"}}`` (a finer grid than the last stage on small images).
+The traits (the state the view shows) are described in :mod:`.explorer_traits`.
 
 Maps are cached per image, explanation, word and method, so returning to a word is immediate.
 """
@@ -50,69 +27,33 @@ import os
 from concurrent.futures import Future
 from pathlib import Path
 
-import anywidget
 import torch
 import traitlets as t
 
-from ..attribution.maps import METHODS, saliency_map
+from ..attribution.maps import saliency_map
 from ..attribution.word_maps import word_saliency
 from ..data.images import load_image
 from ..errors import InputError, TExplainError
 from ..model.explanation import Explanation
 from ..words import as_lemma
+from .explorer_traits import ExplorerTraits
 from .frontend import css, esm
 from .generations import Generations
 from .map_slot import MapSlot
-from .media import display_png, overlay_png
+from .media import NO_MAP, MapImage, display_png, map_image
 from .word_view import marked_sentences, word_records
 from .worker import worker_for
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("idle", "running", "done", "cancelled", "error")
 SAMPLING = ("n_sentences", "top_p", "temperature", "max_new_tokens", "seed")  # traits passed to explain
 
 
-class Explorer(anywidget.AnyWidget):
+class Explorer(ExplorerTraits):
     """Explore what a TExplain says about one image (see the module docstring for the traits)."""
 
     _esm = esm("explorer")
     _css = css("explorer")
-
-    image_png = t.Bytes(b"").tag(sync=True)
-    image_name = t.Unicode("").tag(sync=True)
-    prediction = t.Unicode("").tag(sync=True)
-    predicted_class = t.Int(-1).tag(sync=True)
-    probability = t.Float(0.0).tag(sync=True)
-
-    n_sentences = t.Int(64).tag(sync=True)
-    top_p = t.Float(0.9).tag(sync=True)
-    temperature = t.Float(1.0).tag(sync=True)
-    max_new_tokens = t.Int(20).tag(sync=True)
-    seed = t.Int(0).tag(sync=True)
-    batch_size = t.Int(32).tag(sync=True)
-
-    status = t.Enum(STATUSES, default_value="idle").tag(sync=True)
-    progress = t.Float(0.0).tag(sync=True)
-    n_generated = t.Int(0).tag(sync=True)
-    error = t.Unicode("").tag(sync=True)
-
-    n_words = t.Int(25).tag(sync=True)
-    show_words = t.Bool(True).tag(sync=True)  # False where a linked WordChart shows them
-    words = t.List(t.Dict()).tag(sync=True)
-    max_sentences = t.Int(12).tag(sync=True)
-    sentences = t.List(t.Unicode())
-    word_forms = t.List(t.Unicode())
-    marked_sentences = t.List(t.Dict()).tag(sync=True)
-    selected_word = t.Unicode("").tag(sync=True)
-
-    methods = t.List(t.Unicode(), default_value=list(METHODS)).tag(sync=True)
-    saliency_method = t.Unicode("gradcam").tag(sync=True)
-    saliency_png = t.Bytes(b"").tag(sync=True)
-    word_method = t.Unicode("gradcam").tag(sync=True)
-    word_map_png = t.Bytes(b"").tag(sync=True)
-    word_map_word = t.Unicode("").tag(sync=True)
-    method_options = t.Dict()  # Python only: {method: {option: value}}, e.g. {"gradcam": {"layer": "layer3"}}
 
     def __init__(
         self, texplain, image, *, name: str | None = None, explanation: Explanation | None = None, **traits
@@ -127,8 +68,8 @@ class Explorer(anywidget.AnyWidget):
         self._closed = False
         self._epoch = 0  # bumped by every new image: a prediction for an older one is dropped
         self._generations = Generations(self._submit)
-        self._saliency = MapSlot(self._submit, lambda png, _label: setattr(self, "saliency_png", png))
-        self._word_map = MapSlot(self._submit, self._show_word_map)
+        self._saliency = MapSlot(self._submit, self._show_saliency, NO_MAP)
+        self._word_map = MapSlot(self._submit, self._show_word_map, NO_MAP)
         self._partial: list[str] = []
         self._explanation: Explanation | None = None
         self._explanation_id = 0
@@ -319,9 +260,13 @@ class Explorer(anywidget.AnyWidget):
             return as_lemma(word, self._explanation.words["word"])
         return as_lemma(word, [w["word"] for w in self.words])
 
-    def _show_word_map(self, png: bytes, word: str) -> None:
+    def _show_saliency(self, shown: MapImage, _label: str) -> None:
         with self.hold_sync():
-            self.word_map_png = png
+            self.saliency_png, self.saliency_spread = shown
+
+    def _show_word_map(self, shown: MapImage, word: str) -> None:
+        with self.hold_sync():
+            self.word_map_png, self.word_map_spread = shown
             self.word_map_word = word
 
     def _request_word_map(self) -> None:
@@ -332,9 +277,9 @@ class Explorer(anywidget.AnyWidget):
             return
         options, picture = self._options(method), self._picture
 
-        def compute() -> bytes:
+        def compute() -> MapImage:
             found = word_saliency(self.texplain, picture, explanation, word, method=method, **options)
-            return overlay_png(picture, found.heatmap)
+            return map_image(picture, found.heatmap)
 
         key = (self._epoch, self._explanation_id, self._lemma(word), method, repr(options))
         self._word_map.request(key, compute, word, defer=self.status == "running")  # its end asks again
@@ -343,8 +288,8 @@ class Explorer(anywidget.AnyWidget):
         self.error = ""
         method, options, picture = self.saliency_method, self._options(self.saliency_method), self._picture
 
-        def compute() -> bytes:
-            return overlay_png(
+        def compute() -> MapImage:
+            return map_image(
                 picture, saliency_map(self.texplain.classifier, picture, method, **options).heatmap
             )
 

@@ -12,6 +12,7 @@ import io
 
 import vl_convert as vlc
 
+from ..attribution.drawing import COLORMAP, colour_stops, spread_caption
 from .word_chart import word_chart
 
 
@@ -36,11 +37,26 @@ def _marked(text: str, spans) -> str:
     return "".join(parts)
 
 
-def _img(png: bytes, alt: str) -> str:
+def _spread(value: float) -> str:
+    """A map's spread (-1: none) in words, as the view writes it under the map."""
+    return spread_caption(value) if value >= 0 else ""
+
+
+def _img(png: bytes, alt: str, note: str = "") -> str:
     if not png:
         return f"<p>{html.escape(alt)}: none</p>"
     data = base64.b64encode(png).decode("ascii")
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+    below = f"<br><small>{html.escape(note)}</small>" if note else ""
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"><figcaption>{html.escape(alt)}{below}</figcaption></figure>'
+
+
+def _scale() -> str:
+    """The maps' colour scale: a gradient bar, cold (image shows through) to hot."""
+    stops = ", ".join(colour_stops(COLORMAP))
+    return (
+        f'<figure class="scale"><div style="width:160px;height:10px;background:linear-gradient(to right, {stops})"></div>'
+        "<figcaption><small>map weight: low (the image shows) → high</small></figcaption></figure>"
+    )
 
 
 def snapshot_html(explorer) -> str:
@@ -54,13 +70,14 @@ def snapshot_html(explorer) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 24px; color: #1f1f1f; }}
 .row {{ display: flex; gap: 16px; flex-wrap: wrap; align-items: flex-start; }}
 figure {{ margin: 0; }} figure img {{ width: 224px; image-rendering: pixelated; }}
-mark {{ background: #ffe082; }}
+mark {{ background: #ffe082; }} figcaption small {{ color: #616161; }}
 </style></head><body>
 <h2>{html.escape(_caption(explorer))}</h2>
 <div class="row">
 {_img(explorer.image_png, "image")}
-{_img(explorer.saliency_png, f"saliency: {explorer.saliency_method}")}
-{_img(explorer.word_map_png if explorer.word_map_word == word else b"", word_map)}
+{_img(explorer.saliency_png, f"saliency: {explorer.saliency_method}", _spread(explorer.saliency_spread))}
+{_img(explorer.word_map_png if explorer.word_map_word == word else b"", word_map, _spread(explorer.word_map_spread))}
+{_scale()}
 </div>
 <div class="row">
 <div>{vlc.vegalite_to_svg(_chart(explorer)) if explorer.words else "<p>No words yet: press Generate.</p>"}</div>
@@ -76,6 +93,7 @@ def snapshot_png(explorer, *, dpi: int = 100) -> bytes:
     Texts are drawn with ``parse_math=False``: a ``$`` in a name or sentence stays a ``$``.
     """
     text = {"parse_math": False}
+    from matplotlib.cm import ScalarMappable
     from matplotlib.figure import Figure
     from PIL import Image
 
@@ -83,23 +101,34 @@ def snapshot_png(explorer, *, dpi: int = 100) -> bytes:
         return Image.open(io.BytesIO(png)).convert("RGB") if png else None
 
     word = explorer.selected_word
+    shown = bool(word) and explorer.word_map_word == word
     panels = [
-        ("image", picture(explorer.image_png)),
-        (f"saliency: {explorer.saliency_method}", picture(explorer.saliency_png)),
+        ("image", picture(explorer.image_png), ""),
+        (
+            f"saliency: {explorer.saliency_method}",
+            picture(explorer.saliency_png),
+            _spread(explorer.saliency_spread),
+        ),
         (
             f"where “{word}” comes from" if word else "word map (no word selected)",
-            picture(explorer.word_map_png) if word and explorer.word_map_word == word else None,
+            picture(explorer.word_map_png) if shown else None,
+            _spread(explorer.word_map_spread) if shown else "",
         ),
     ]
     chart = picture(vlc.vegalite_to_png(_chart(explorer), scale=2)) if explorer.words else None
     figure = Figure(figsize=(11, 8), dpi=dpi, layout="constrained")
     figure.suptitle(_caption(explorer), **text)
     top, bottom = figure.subfigures(2, 1, height_ratios=[1, 1.3])
-    for axis, (title, image) in zip(top.subplots(1, 3), panels):
+    axes = top.subplots(1, 3)
+    for axis, (title, image, note) in zip(axes, panels):
         axis.set_axis_off()
         axis.set_title(title, fontsize=10, **text)
         if image is not None:
             axis.imshow(image, interpolation="nearest")
+        axis.text(0.5, -0.04, note, transform=axis.transAxes, ha="center", va="top", fontsize=8, **text)
+    scale = ScalarMappable(cmap=COLORMAP)
+    bar = top.colorbar(scale, ax=axes[1:], orientation="horizontal", shrink=0.4, aspect=30, pad=0.1)
+    bar.set_ticks([0, 1], labels=["low (image shows)", "high"], fontsize=8)
     chart_axis, text_axis = bottom.subplots(1, 2, width_ratios=[1, 1.4])
     chart_axis.set_axis_off()
     if chart is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
+from typing import Any
 
 __all__ = ["MapSlot"]
 
@@ -20,20 +21,22 @@ class MapSlot:
     """One map of a widget: the latest request wins (see the module docstring).
 
     ``submit(function, *args)`` runs ``function(*args)`` on the worker and returns a Future;
-    ``show(png, label)`` writes the widget's traits (``b""`` and ``""``: no map).
+    ``show(map, label)`` writes the widget's traits (``empty`` and ``""``: no map). A map is what
+    ``compute`` returns (PNG bytes, or e.g. a :class:`~.media.MapImage`).
     """
 
-    def __init__(self, submit: Callable[..., Future], show: Callable[[bytes, str], None]):
+    def __init__(self, submit: Callable[..., Future], show: Callable[[Any, str], None], empty: Any = b""):
         self._submit = submit
         self._show = show
+        self._empty = empty
         self._lock = threading.RLock()
         self._latest = 0
-        self._cache: dict[Hashable, bytes] = {}
+        self._cache: dict[Hashable, Any] = {}
 
     def request(
-        self, key: Hashable, compute: Callable[[], bytes], label: str = "", *, defer: bool = False
+        self, key: Hashable, compute: Callable[[], Any], label: str = "", *, defer: bool = False
     ) -> Future | None:
-        """Show the map of ``key``: from the cache, or ``compute()`` (PNG bytes) on the worker.
+        """Show the map of ``key``: from the cache, or ``compute()`` (the map) on the worker.
 
         ``label`` is shown with it (the word of a word map). ``defer``: clear the slot but
         compute nothing yet (the caller asks again later). Returns the computing job's Future,
@@ -46,7 +49,7 @@ class MapSlot:
             if cached is not None:
                 self._show(cached, label)
                 return None
-            self._show(b"", "")
+            self._show(self._empty, "")
         if defer:
             return None
         return self._submit(self._compute, ticket, key, compute, label)
@@ -55,7 +58,7 @@ class MapSlot:
         """Show no map, and drop the requests in flight."""
         with self._lock:
             self._latest += 1
-            self._show(b"", "")
+            self._show(self._empty, "")
 
     def close(self) -> None:
         """Drop the requests in flight and queued (nothing is shown any more)."""
@@ -66,18 +69,18 @@ class MapSlot:
         """Empty the cache (a new image: its maps are others)."""
         self._cache.clear()
 
-    def _compute(self, ticket: int, key: Hashable, compute: Callable[[], bytes], label: str) -> None:
+    def _compute(self, ticket: int, key: Hashable, compute: Callable[[], Any], label: str) -> None:
         if ticket != self._latest:
             return  # a newer request came first
         try:
             png = compute()
         except Exception:
-            self._if_latest(ticket, b"", label)  # "no map for this label"
+            self._if_latest(ticket, self._empty, label)  # "no map for this label"
             raise
         self._cache[key] = png
         self._if_latest(ticket, png, label)
 
-    def _if_latest(self, ticket: int, png: bytes, label: str) -> None:
+    def _if_latest(self, ticket: int, png: Any, label: str) -> None:
         with self._lock:
             if ticket == self._latest:
                 self._show(png, label)

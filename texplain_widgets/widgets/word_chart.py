@@ -19,7 +19,7 @@ PICK = "pick"  # the click selection's name in the spec
 
 
 def word_chart(
-    words: list[dict], selected: str = "", *, title: str = "Frequent words", width: int = 260
+    words: list[dict], selected: str = "", *, title: str = "Frequent words", width: int = 220
 ) -> alt.Chart:
     """Bars of each word's share of sentences (records ``{"word", "count", "share"}``), the
     ``selected`` word highlighted; a click selects a bar (selection ``pick``)."""
@@ -41,7 +41,7 @@ def word_chart(
             ],
         )
         .add_params(pick, current)
-        .properties(width=width, height=alt.Step(16))
+        .properties(width=width, height=alt.Step(13))
     )
 
 
