@@ -27,7 +27,6 @@ def ranked_chart(
     word (selection ``pick``), the ``selected`` word highlighted in every row."""
     pick = alt.selection_point(name=PICK, fields=["word"], on="click", empty=False)
     current = alt.param(name="selected", value=selected)
-    groups = list(dict.fromkeys(w["group"] for w in words)) or [""]
     base = alt.Chart(alt.Data(values=[dict(w) for w in words]))
     colour = alt.condition(alt.datum.word == current, alt.value(SELECTED), alt.value(OTHER))
     tooltip = [
@@ -37,34 +36,35 @@ def ranked_chart(
         alt.Tooltip("share:Q", format=".1%"),
         alt.Tooltip("count:Q", title="times"),
     ]
-    rows = []
-    for index, group in enumerate(groups):
-        part = base.transform_filter(alt.datum.group == group)
-        order = alt.Y("word:N", sort=alt.EncodingSortField("z", order="descending"), title=None)
-        z = part.mark_bar(cursor="pointer").encode(
-            x=alt.X("z:Q", title="log-odds z"), y=order, color=colour, tooltip=tooltip
-        )
-        share = part.mark_bar(cursor="pointer").encode(
-            x=alt.X(
-                "share:Q", title="share of sentences", axis=alt.Axis(format="%"), scale=alt.Scale(domainMin=0)
-            ),
-            y=alt.Y("word:N", sort=alt.EncodingSortField("z", order="descending"), title=None, axis=None),
-            color=colour,
-            tooltip=tooltip,
-        )
-        z = z.add_params(pick, current) if index == 0 else z.add_params(pick)
-        share = share.add_params(pick)
-        rows.append(
-            (
-                z.properties(width=width, height=alt.Step(14)),
-                share.properties(width=width, height=alt.Step(14)),
-                str(group),
-            )
-        )
-    with warnings.catch_warnings():  # one selection over every view is what is wanted here
+    order = alt.EncodingSortField("z", order="descending")
+    row = alt.Row(
+        "group:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold")
+    )
+    z = base.mark_bar(cursor="pointer").encode(
+        x=alt.X("z:Q", title="log-odds z"),
+        y=alt.Y("word:N", sort=order, title=None),
+        color=colour,
+        tooltip=tooltip,
+        row=row,
+    )
+    share = base.mark_bar(cursor="pointer").encode(
+        x=alt.X(
+            "share:Q", title="share of sentences", axis=alt.Axis(format="%"), scale=alt.Scale(domainMin=0)
+        ),
+        y=alt.Y("word:N", sort=order, title=None, axis=None),
+        color=colour,
+        tooltip=tooltip,
+        row=alt.Row("group:N", title=None, header=alt.Header(labels=False)),
+    )
+    size = {"width": width, "height": alt.Step(14)}
+    with warnings.catch_warnings():  # one selection over both views is what is wanted here
         warnings.filterwarnings("ignore", "Automatically deduplicated selection", UserWarning)
-        rows = [alt.hconcat(z, share, title=group) for z, share, group in rows]
-        return alt.vconcat(*rows, title=title).resolve_scale(y="independent")
+        return alt.hconcat(
+            z.add_params(pick, current).properties(**size).resolve_scale(y="independent"),
+            share.add_params(pick).properties(**size).resolve_scale(y="independent"),
+            title=title,
+            spacing=8,
+        )
 
 
 class RankedChart(ThemedChart):
@@ -74,10 +74,11 @@ class RankedChart(ThemedChart):
     selected_word = t.Unicode("")
 
     def __init__(self, words: list[dict] | None = None, selected_word: str = "", **kwargs):
-        super().__init__(ranked_chart(words or [], selected_word), **kwargs)
+        self._drawn: list[dict] | None = list(words or [])  # the words the chart shows
+        super().__init__(ranked_chart(self._drawn, selected_word), **kwargs)
         self._watch_selection()
         self.set_trait("selected_word", selected_word)
-        self.set_trait("words", list(words or []))
+        self.set_trait("words", list(self._drawn))
 
     def _watch_selection(self) -> None:
         self.selections.observe(self._on_pick, [PICK])
@@ -89,6 +90,9 @@ class RankedChart(ThemedChart):
 
     @t.observe("words")
     def _on_words(self, change) -> None:
+        if change["new"] == self._drawn:
+            return
+        self._drawn = list(change["new"])
         self.chart = ranked_chart(change["new"], self.selected_word)
         self._watch_selection()
 
