@@ -90,6 +90,7 @@ class DatasetReport(widgets.VBox):
             return
         self._index = q.WordIndex(self.run)
         self._pictures = q.Pictures(self.run)
+        self._table = q.image_table(self.run)
         self._open(model, compare)
         self.panel.observe(self._on_search, "search")
         self._ready = True
@@ -224,7 +225,7 @@ class DatasetReport(widgets.VBox):
         self.error = self._standing
         unused = bool(lemma) and not self._index.n_sentences(lemma)
         self.note = f"No sentence of this run uses “{self._typed}”." if unused else self._notes
-        self._frame = q.word_images(self.run, lemma)
+        self._frame = q.word_images(self.run, lemma, self._table)
         self.panel.n_with = len(self._frame)
         self._show_page(0)
         if self.explorer is not None:
@@ -244,32 +245,15 @@ class DatasetReport(widgets.VBox):
     def _on_shown(self, change) -> None:
         if not self._ready or self._paging:
             return
-        known = self.run.images.set_index("id")
-        ids = [i for i in change["new"] if i in known.index]
+        ids = [i for i in dict.fromkeys(change["new"]) if i in self._table.index]
         missing = sorted(set(change["new"]) - set(ids))
         if missing:
             self.error = f"no stored images with ids {missing[:10]}"
-        frame = self._frame.set_index("id") if len(self._frame) else None
-        rows = []
-        for i in ids:
-            info = known.loc[i]
-            share = float(frame.loc[i, "share"]) if frame is not None and i in frame.index else float("nan")
-            predicted = info["class_name"] if info["class_name"] is not None else str(info["predicted"])
-            rows.append(
-                {
-                    "id": i,
-                    "name": info["name"],
-                    "share": share,
-                    "count": 0,
-                    "label": info["label"],
-                    "group": info["group"],
-                    "predicted": predicted,
-                    "path": info["path"],
-                }
-            )
-        self._frame = pd.DataFrame(
-            rows, columns=["id", "name", "share", "count", "label", "group", "predicted", "path"]
-        )
+        shares = self._frame.set_index("id")["share"] if len(self._frame) else pd.Series(dtype=float)
+        frame = self._table.reindex(ids).reset_index()
+        frame["share"] = shares.reindex(ids).to_numpy(dtype=float)  # the selected word's, where known
+        frame["count"] = 0
+        self._frame = frame
         self.panel.n_with = len(self._frame)
         self._show_page(0)
 

@@ -110,23 +110,30 @@ class WordIndex:
         return [row[0] for row in rows]
 
 
-def word_images(run: ExplanationSet, lemma: str) -> pd.DataFrame:
+def image_table(run: ExplanationSet) -> pd.DataFrame:
+    """The run's images by id with what the grid shows of them: name, label, group, predicted
+    (the class name), path."""
+    images = run.images
+    predicted = images["class_name"].where(images["class_name"].notna(), images["predicted"].astype(str))
+    return images[["id", "name", "label", "group", "path"]].assign(predicted=predicted).set_index("id")
+
+
+def word_images(run: ExplanationSet, lemma: str, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """The images whose sentences use ``lemma``, by its share of their sentences: id, name, share,
-    count, label, group, predicted (the class name), path."""
+    count, label, group, predicted (the class name), path (``table``: :func:`image_table`, if made)."""
+    table = image_table(run) if table is None else table
     found = run.images_with(lemma)
-    images = run.images.set_index("id")
-    found = found[found["id"].isin(images.index)]
-    info = images.loc[found["id"]]
-    predicted = info["class_name"].where(info["class_name"].notna(), info["predicted"].astype(str))
+    found = found[found["id"].isin(table.index)]
+    info = table.reindex(found["id"].to_numpy())
     return pd.DataFrame(
         {
             "id": found["id"].to_numpy(),
-            "name": found["name"].to_numpy(),
+            "name": info["name"].to_numpy(),
             "share": found["share"].to_numpy(dtype=float),
             "count": found["count"].to_numpy(),
             "label": info["label"].to_numpy(),
             "group": info["group"].to_numpy(),
-            "predicted": predicted.to_numpy(),
+            "predicted": info["predicted"].to_numpy(),
             "path": info["path"].to_numpy(),
         }
     )
