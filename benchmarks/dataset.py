@@ -7,9 +7,10 @@ engine   the local engine (``explain_dataset``, chunks of --chunk-size images pe
          against a plain loop of ``explain(image)``, one image per call, on the first --images
          images of the demo's test split with the demo's biased TExplain (the real SmolLM2):
          images/s and sentences/s of each, and the ratio. With ``--device cuda`` on a GPU.
-ray      the Ray engine with 1 and 2 CPU workers on the same images (a local Ray of 2 CPUs):
-         the wall time of the whole call (actors load the model), the rate between the first
-         and the last shard, and the 2-to-1 scaling ratio of that rate.
+ray      the Ray engine with 1 and 2 CPU workers on the same images (a local Ray of one CPU,
+         so one torch thread, per worker; --ray-chunk-size images per batch): the wall time of the whole call (each actor loads
+         the model), the steady rate (from the shard by which every worker has delivered one to
+         the last shard), and the 2-to-1 scaling ratio of that rate.
 words    lemmatise and count the words of --store-images x --store-sentences synthetic
          sentences, memo cleared first (what a run does per chunk), sentences/s.
 queries  a synthetic store of that size (written with the real shard writer), then
@@ -146,6 +147,8 @@ def bench_engine(args) -> None:
     from texplain_widgets import explain_dataset
     from texplain_widgets.demo import load
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     model = load(["biased"])["biased"].to(device)
     world, source = demo_images(args.images)
@@ -156,14 +159,14 @@ def bench_engine(args) -> None:
     )
     out = Path(tempfile.mkdtemp(prefix="texplain-run-"))
     try:
-        engine, _ = timed(
+        engine, runs = timed(
             lambda: explain_dataset(model, source, out / "run", n_sentences=args.sentences,
                                     chunk_size=args.chunk_size, progress=False, **settings)
         )  # fmt: skip
     finally:
         shutil.rmtree(out)
     n = args.images * args.sentences
-    print(f"engine on {device} ({args.images} demo test images x {args.sentences} sentences, "
+    print(f"engine on {device}, {torch.get_num_threads()} torch thread(s) ({args.images} demo test images x {args.sentences} sentences, "
           f"max {args.max_new_tokens} tokens, chunks of {args.chunk_size}):")  # fmt: skip
     print(
         f"  loop of explain(image)  {loop:6.1f} s  {args.images / loop:6.2f} images/s  {n / loop:7.1f} sentences/s"
@@ -171,37 +174,54 @@ def bench_engine(args) -> None:
     print(
         f"  local engine            {engine:6.1f} s  {args.images / engine:6.2f} images/s  {n / engine:7.1f} sentences/s"
     )
-    print(f"  ratio                   {loop / engine:.2f}x")
+    print(
+        f"  ratio                   {loop / engine:.2f}x  ({len(runs)} images stored, {runs.n_failed} failed)"
+    )
 
 
 def bench_ray(args) -> None:
+    """Each worker count in a fresh process: a second ``ray.init`` in one process can time out
+    on a loaded machine."""
+    import subprocess
+    import sys
+
+    rates = {}
+    for workers in (1, 2):
+        command = [sys.executable, "-u", __file__, "--parts", "ray-once", "--ray-workers", str(workers),
+                   "--images", str(args.images), "--sentences", str(args.sentences),
+                   "--max-new-tokens", str(args.max_new_tokens), "--ray-chunk-size", str(args.ray_chunk_size)]  # fmt: skip
+        lines = subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()
+        print(next(line for line in lines if line.startswith("ray,")))
+        rates[workers] = float(next(line for line in lines if line.startswith("RATE")).split()[1])
+    print(f"  scaling 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
+
+
+def bench_ray_once(args) -> None:
     import ray
 
     from texplain_widgets import explain_dataset
 
     _, source = demo_images(args.images)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    rates = {}
+    workers = args.ray_workers
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)  # one CPU per worker
+    out = Path(tempfile.mkdtemp(prefix="texplain-ray-"))
+    stamps = []
     try:
-        for workers in (1, 2):
-            out = Path(tempfile.mkdtemp(prefix="texplain-ray-"))
-            stamps = []
-            try:
-                wall, _ = timed(
-                    lambda out=out, stamps=stamps, workers=workers: explain_dataset(
-                        "demo", source, out / "run", n_sentences=args.sentences, max_new_tokens=args.max_new_tokens,
-                        engine="ray", workers=workers, chunk_size=args.chunk_size, progress=False,
-                        on_chunk=lambda stored, total: stamps.append((time.perf_counter(), stored)))
-                )  # fmt: skip
-            finally:
-                shutil.rmtree(out)
-            (t0, n0), (t1, n1) = stamps[0], stamps[-1]
-            rates[workers] = (n1 - n0) / (t1 - t0) if t1 > t0 else float("nan")
-            print(f"ray, {workers} worker(s): {wall:.1f} s in all (actors load SmolLM2), "
-                  f"{rates[workers]:.2f} images/s from the first to the last shard")  # fmt: skip
+        wall, _ = timed(
+            lambda: explain_dataset(
+                "demo", source, out / "run", n_sentences=args.sentences, max_new_tokens=args.max_new_tokens,
+                engine="ray", workers=workers, chunk_size=args.ray_chunk_size, progress=False,
+                on_chunk=lambda stored, total: stamps.append((time.perf_counter(), stored)))
+        )  # fmt: skip
     finally:
+        shutil.rmtree(out)
         ray.shutdown()
-    print(f"  scaling 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
+    # the steady rate: from the shard by which every worker has delivered once, to the last
+    (t0, n0), (t1, n1) = stamps[workers - 1], stamps[-1]
+    rate = (n1 - n0) / (t1 - t0) if t1 > t0 else float("nan")
+    print(f"ray, {workers} worker(s): {n1} images in {wall:.1f} s in all (each actor loads SmolLM2), "
+          f"{rate:.3f} images/s in steady state ({len(stamps)} shards)")  # fmt: skip
+    print(f"RATE {rate}")
 
 
 def main(argv=None) -> None:
@@ -210,8 +230,11 @@ def main(argv=None) -> None:
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--sentences", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=20)
-    parser.add_argument("--chunk-size", type=int, default=8)
+    parser.add_argument("--chunk-size", type=int, default=32, help="the local engine's (default 32)")
+    parser.add_argument("--ray-workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--ray-chunk-size", type=int, default=2, help="Ray's: several shards per worker")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, help="torch threads of the engine part (default: torch's)")
     parser.add_argument("--store-images", type=int, default=10_000)
     parser.add_argument("--store-sentences", type=int, default=100)
     args = parser.parse_args(argv)
@@ -224,6 +247,8 @@ def main(argv=None) -> None:
         bench_engine(args)
     if "ray" in parts:
         bench_ray(args)
+    if "ray-once" in parts:
+        bench_ray_once(args)
 
 
 if __name__ == "__main__":

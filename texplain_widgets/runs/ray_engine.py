@@ -48,7 +48,7 @@ def run_ray(model, chunks: list[list[Item]], settings, write, *, workers=None, a
             _Explainer,
             batch_size=max(map(len, chunks)),
             batch_format="pandas",
-            concurrency=workers,
+            compute=ray.data.ActorPoolStrategy(size=workers),
             fn_constructor_kwargs={
                 "model": model,
                 "settings": settings,
