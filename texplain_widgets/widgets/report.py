@@ -148,6 +148,8 @@ class DatasetReport(widgets.VBox):
         self.panel.by_options = ["predicted"] + [key for key in ("label", "group") if has[key]]
         self.panel.title = f"{run.directory.name}: {len(run)} images"
         notes = []
+        if not run.manifest.get("complete"):
+            notes.append(f"The run is incomplete: {run.summary()}.")
         if has["label"]:
             table = run.accuracy()
             self.panel.accuracy = [
