@@ -98,6 +98,7 @@ def test_write_atomic_leaves_nothing_when_the_writer_fails(tmp_path):
         write_atomic(tmp_path / "shard.parquet", fail)
     assert list(tmp_path.iterdir()) == []
     assert write_atomic(tmp_path / "t.parquet", lambda p: pa.parquet.write_table(pa.table({"a": [1]}), p)) > 0
+    assert (tmp_path / "t.parquet").stat().st_mode & 0o777 == 0o644  # readable by others, as a copy would be
 
 
 def test_a_damaged_manifest_is_reported(tmp_path):

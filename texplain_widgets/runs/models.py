@@ -13,10 +13,8 @@ def load_model(model):
         if not hasattr(model, "explain"):
             raise InputError(f"model must be a TExplain or a model name, not {type(model).__name__}")
         return model
-    try:
-        from ..model_names import resolve_model
-    except ImportError:  # before the restructuring
-        from ..cli import resolve_model
+    from ..model_names import resolve_model
+
     return resolve_model(str(model))
 
 
@@ -38,10 +36,8 @@ def describe_model(model) -> dict:
 
 
 def _fingerprint(tensors: dict) -> str:
-    try:
-        from ..model.checkpoint import fingerprint_tensors
-    except ImportError:
-        from ..model.classifier import fingerprint_tensors
+    from ..model.checkpoint import fingerprint_tensors
+
     return fingerprint_tensors(tensors)
 
 

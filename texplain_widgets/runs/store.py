@@ -107,6 +107,7 @@ def write_atomic(path: Path, write) -> int:
     os.close(fd)
     try:
         write(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a run is for others to read
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, path)
