@@ -39,6 +39,15 @@ def test_explain_one_and_many(texplain, photo_files):
     assert len(record["words"]) <= 3 and record["settings"]["n_sentences"] == 20
 
 
+def test_explain_takes_the_sampling_engine(texplain, photo_files):
+    eager = texplain.explain(photo_files[0], n_sentences=8, max_new_tokens=6)
+    static = texplain.explain(photo_files[0], n_sentences=8, max_new_tokens=6, engine="static")
+    assert static.settings["engine"] == "static" and "engine" not in eager.settings
+    assert sum(a == b for a, b in zip(static.sentences, eager.sentences)) >= 7  # the same within rounding
+    with pytest.raises(InputError, match="engine"):
+        texplain.explain(photo_files[0], n_sentences=8, engine="vllm")
+
+
 def test_explain_refuses_unreadable_images(texplain, tmp_path):
     fake = tmp_path / "notes.jpg"
     fake.write_text("not an image")

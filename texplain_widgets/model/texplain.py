@@ -83,16 +83,18 @@ class TExplain(nn.Module):
         max_new_tokens: int = 20,
         seed: int = 0,
         batch_size: int | None = None,
+        engine: str = "eager",
         on_batch: Progress | None = None,
         cancel=None,
     ) -> Explanation | list[Explanation]:
         """Sample ``n_sentences`` sentences for each image and count their words.
 
         ``images``: a path, PIL image or array, or a list of them (then a list is returned).
-        Same seed and batch size give the same sentences. ``on_batch(done, total, sentences)``
+        Same seed and batch size give the same sentences. ``engine="static"`` samples with a
+        static cache (CUDA graphs on a GPU; see SamplingSettings). ``on_batch(done, total, sentences)``
         reports progress; ``cancel()`` returning true stops between batches (raises Cancelled).
         """
-        settings = SamplingSettings(n_sentences, top_p, temperature, max_new_tokens, seed, batch_size)
+        settings = SamplingSettings(n_sentences, top_p, temperature, max_new_tokens, seed, batch_size, engine)
         single = not isinstance(images, (list, tuple))
         images = [images] if single else list(images)
         prefixes, probabilities = [], []
