@@ -59,14 +59,20 @@ def synthetic_run(
     flip: bool = False,
     digest: str = "synthetic",
     fingerprint: str = "synthetic",
+    demo: bool = False,
 ) -> Path:
     """Write a run of ``n`` images into ``directory`` (their 24x24 PNG files in ``images``, by default
-    ``directory.parent / "images"``). ``flip``: predict the label instead of the background (a
+    ``directory.parent / "images"``; ``demo``: none, the images are the demo's, as in a run of
+    ``texplain run demo``). ``flip``: predict the label instead of the background (a
     "balanced" classifier); ``labels=False``: no labels nor groups."""
     images = images or directory.parent / (directory.name + "-images")
     images.mkdir(parents=True, exist_ok=True)
     description = head(digest, fingerprint)
     description["source"]["n_images"] = n
+    if demo:
+        from texplain_widgets.runs.sources import resolve_source
+
+        description["source"] = resolve_source("demo").description
     with StoreWriter(directory, description) as writer:
         for start in range(0, n, chunk):
             results = []
@@ -81,7 +87,7 @@ def synthetic_run(
                     {
                         "id": i,
                         "name": path.name,
-                        "path": str(path),
+                        "path": None if demo else str(path),
                         "label": label if labels else None,
                         "group": f"{label}/{background}" if labels else None,
                         "error": None,

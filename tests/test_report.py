@@ -164,3 +164,16 @@ def test_static_exports_show_the_state_without_scripts(runs, tmp_path):
     report.export_png(tmp_path / "report.png")
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
     assert report.snapshot().data[:4] == b"\x89PNG"
+
+
+def test_a_run_of_the_demo_source_shows_the_demo_images(tmp_path):
+    from texplain_widgets.data.images import load_image
+    from texplain_widgets.runs.sources import resolve_source
+    from texplain_widgets.widgets.report_queries import jpeg_thumbnail
+
+    report = DatasetReport(synthetic_run(tmp_path / "demo-run", 6, demo=True), page_size=3)
+    report.selected_word = "water"
+    assert all(item["error"] == "" for item in report.panel.items)
+    first = report.shown[0]
+    expected = jpeg_thumbnail(load_image(resolve_source("demo").items[first].image), report.thumb_size)
+    assert report.panel.thumbnails[0] == expected  # the image the run explained, drawn again

@@ -8,6 +8,7 @@ words of two runs compared, and the run's pictures (files, or the demo's generat
 from __future__ import annotations
 
 import io
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -175,7 +176,11 @@ class Pictures:
 
     def __init__(self, run: ExplanationSet):
         self.run = run
-        self.paths = dict(zip(run.images["id"].tolist(), run.images["path"].tolist()))
+        paths = run.images["path"].tolist()  # None, or NaN when no image has a file
+        self.paths = {i: p if isinstance(p, str) else None for i, p in zip(run.images["id"].tolist(), paths)}
+        source = run.manifest.get("source", {})
+        if source.get("kind") == "demo":  # draw the demo's images now, while the report is read
+            threading.Thread(target=_demo_images, args=(source.get("digest"),), daemon=True).start()
 
     def __call__(self, image_id: int) -> Image.Image:
         from ..data.images import load_image
@@ -194,8 +199,16 @@ class Pictures:
         return path if path is not None else self(image_id)
 
 
-@lru_cache(maxsize=2)
+_DEMO_LOCK = threading.Lock()  # one drawing of the demo's images, whichever thread asks first
+
+
 def _demo_images(digest: str | None) -> dict:
+    with _DEMO_LOCK:
+        return _draw_demo_images(digest)
+
+
+@lru_cache(maxsize=2)
+def _draw_demo_images(digest: str | None) -> dict:
     from ..runs.sources import resolve_source
 
     source = resolve_source("demo")
