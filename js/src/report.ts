@@ -133,7 +133,7 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
   on(["accuracy"], () => {
     const rows = model.get("accuracy") ?? [];
     accuracy.hidden = rows.length === 0;
-    const head = h("tr", {}, h("th", {}, "accuracy"), h("th", {}, "images"), h("th", {}, ""));
+    const head = h("tr", {}, h("th", {}, ""), h("th", {}, "images"), h("th", {}, "accuracy"));
     accuracy.replaceChildren(
       h("caption", {}, "Accuracy overall, per class and per group"),
       head,

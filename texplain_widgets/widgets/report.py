@@ -69,6 +69,7 @@ class DatasetReport(widgets.VBox):
         self.panel = ReportPanel(page_size=page_size)
         self.chart = RankedChart()
         self.chart.layout.margin = "0 16px 0 0"
+        self.panel.layout.flex = "1 1 380px"  # takes the width the chart leaves, wraps below under 380 px
         self.run = self.other = self.model = self.explorer = None
         self.top, self.thumb_size, self._explorer_traits = top, thumb_size, explorer_traits
         self._frame = pd.DataFrame(columns=["id"])  # the grid's images, in order
@@ -78,7 +79,12 @@ class DatasetReport(widgets.VBox):
             ""  # the error and note of opening, shown again after others
         )
         super().__init__(
-            [widgets.HBox([self.chart, self.panel], layout=widgets.Layout(align_items="flex-start"))]
+            [
+                widgets.HBox(
+                    [self.chart, self.panel],
+                    layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap"),  # narrow: below
+                )
+            ]
         )
         self.add_class("tx-report")
         self._links = [_mirror(self, self.panel, name) for name in LINKED]

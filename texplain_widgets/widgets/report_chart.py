@@ -20,7 +20,7 @@ PICK = "pick"
 
 
 def ranked_chart(
-    words: list[dict], selected: str = "", *, title: str = "", width: int = 170
+    words: list[dict], selected: str = "", *, title: str = "", width: int = 150
 ) -> alt.TopLevelMixin:
     """One row per group of ``words`` (records ``{"group", "word", "z", "share", "count"}``): its
     words by z on the left, their share of the group's sentences on the right; a click selects a
