@@ -40,6 +40,15 @@ def test_a_clicked_image_opens_in_the_explorer_with_its_stored_explanation(run, 
     assert report.panel.stored["maps"] == ""
     report.wait(60)
     assert explorer.saliency_png[:4] == b"\x89PNG"  # the class map, computed on demand
+    load = explorer.set_image
+    monkeypatch.setattr(
+        explorer, "set_image", lambda *a, **k: pytest.fail("the same image: not loaded again")
+    )
+    second = report.chart.words[1]["word"]
+    report.selected_word = second  # another word: the Explorer marks it, on the same image
+    if report.shown and image_id in report.shown:
+        assert explorer.selected_word in (second, "")
+    monkeypatch.setattr(explorer, "set_image", load)
     other = report.shown[-1]
     report.selected_image = other
     assert report.explorer is explorer and explorer.explanation.sentences == run.explanation(other).sentences

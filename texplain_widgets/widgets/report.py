@@ -236,8 +236,6 @@ class DatasetReport(widgets.VBox):
         self._frame = q.word_images(self.run, lemma, self._table)
         self.panel.n_with = len(self._frame)
         self._show_page(0)
-        if self.explorer is not None:
-            self.explorer.selected_word = lemma
         if self.selected_image >= 0:
             self._show_stored()
 
@@ -342,6 +340,9 @@ class DatasetReport(widgets.VBox):
             self._explore(image_id, explanation, str(row["name"]))
 
     def _explore(self, image_id: int, explanation, name: str) -> None:
+        if self.explorer is not None and self._explored == image_id:  # another word: only its marks and map
+            self.explorer.selected_word = self.selected_word
+            return
         try:
             source = self._pictures.source(image_id)
             if self.explorer is None:
@@ -356,6 +357,7 @@ class DatasetReport(widgets.VBox):
                 self.explorer.set_image(source, name=name)
                 self.explorer.explanation = explanation
             self.explorer.selected_word = self.selected_word
+            self._explored = image_id
         except (TExplainError, OSError) as error:
             self.error = f"cannot open image {image_id} in the Explorer: {error}"
 
