@@ -3,7 +3,11 @@
 
 Select an image, press Generate, wait for the chart, click word bars: the word-grounded map and the
 highlighted sentences must change. A file named like markup must show as text and run nothing.
-Saves a screenshot (to $TEXPLAIN_SCREENSHOT when set).
+At 1400 x 900 and at 1000 x 900 the image, prediction, chart, sentences and both maps lie inside the
+viewport; the keys work (arrows, Enter, Escape, a visible focus, the ? help); in the light and the
+dark theme every part takes JupyterLab's colours. Saves a screenshot per theme, dashboard-light.png
+and dashboard-dark.png (dashboard-notebook-*.png in Notebook 7), to the folder
+$TEXPLAIN_SCREENSHOTS when set (docs/ is made this way).
 """
 
 import os
@@ -93,13 +97,147 @@ def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_pat
         assert back["caption"] == first["caption"]
         assert page.locator(".tx-error").first.is_hidden()
 
-        screenshot = os.environ.get("TEXPLAIN_SCREENSHOT") or str(tmp_path / f"dashboard-{app}.png")
-        page.locator(".tx-dashboard").screenshot(path=screenshot)
+        # One screen: every part inside the viewport, at 1400 x 900 and at 1000 x 900.
+        if app == "lab":
+            page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the file browser, at 1000 px
+        for width in (1400, 1000):
+            page.set_viewport_size({"width": width, "height": 900})
+            outside = _outside_viewport(page)
+            assert outside == {}, f"outside the {width} x 900 viewport: {outside}"
+
+        # Themes: every part takes JupyterLab's colours; a screenshot of each.
+        page.set_viewport_size({"width": 1400, "height": 900})
+        folder = Path(os.environ.get("TEXPLAIN_SCREENSHOTS") or tmp_path)
+        for theme, name in ((lab.LIGHT, "light"), (lab.DARK, "dark")):
+            lab.set_theme(page, theme)
+            colours = _theme_colours(page)
+            assert len(set(colours["text"].values())) == 1, colours  # each part's text: --jp-ui-font-color1
+            assert colours["text"]["explorer"] == colours["font1"]
+            backgrounds = set(colours["background"].values())
+            assert backgrounds == {colours["page"]}, colours  # no white box on a dark page
+            assert (_luminance(colours["page"]) < 0.3) == (name == "dark")
+            _scroll_to_dashboard(page)
+            shot = folder / (f"dashboard-{name}.png" if app == "lab" else f"dashboard-{app}-{name}.png")
+            page.locator(".tx-dashboard").screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
+        lab.set_theme(page, lab.LIGHT)
+
+        # Keys: the arrows move the selection (focus visible), Enter generates, Escape cancels.
+        page.locator(".tx-n_sentences").fill("4000")  # long enough to cancel
+        page.locator(".tx-n_sentences").dispatch_event("change")
+        cell = page.locator(".tx-cell[aria-selected='true']")
+        start = int(cell.get_attribute("data-index"))
+        cell.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "(i) => document.activeElement.dataset.index === String(i)"
+            " && document.activeElement.getAttribute('aria-selected') === 'true'",
+            arg=start + 1,
+            timeout=WAIT,
+        )
+        assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
+        following = page.locator(f".tx-cell[data-index='{start + 1}'] .tx-cell-name").text_content()
+        page.wait_for_function(
+            "(n) => document.querySelector('.tx-name').textContent === n", arg=following, timeout=WAIT
+        )
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".tx-explorer[data-status='running']", timeout=WAIT)
+        page.keyboard.press("Escape")
+        page.wait_for_selector(".tx-explorer[data-status='cancelled']", timeout=WAIT)
+        help_title = page.locator(".tx-help").get_attribute("title")
+        assert "Enter" in help_title and "Escape" in help_title
+        page.locator(".tx-help").click()
+        assert page.locator(".tx-help-text").is_visible()
         print(
-            f"\nword click -> map: {uncached * 1000:.0f} ms computed, {cached * 1000:.0f} ms cached; screenshot {screenshot}"
+            f"\nword click -> map: {uncached * 1000:.0f} ms computed, {cached * 1000:.0f} ms cached; screenshots {folder}"
         )
     assert dialogs == []  # nothing ran: no alert from the hostile name
-    assert os.path.getsize(screenshot) > 10_000
+
+
+PARTS = {
+    "image": ".tx-image",
+    "prediction": ".tx-prediction",
+    "word chart": ".tx-dashboard .vega-embed",
+    "sentences": ".tx-sentences",
+    "a marked word": ".tx-sentences mark",
+    "saliency map": ".tx-saliency",
+    "saliency spread": ".tx-saliency-spread",
+    "word map": ".tx-word-map",
+    "word map spread": ".tx-word-spread",
+    "colour scale": ".tx-scale",
+    "selected thumbnail": ".tx-cell[aria-selected='true']",
+}
+
+
+def _scroll_to_dashboard(page) -> None:
+    page.evaluate("() => document.querySelector('.tx-dashboard').scrollIntoView({ block: 'start' })")
+    page.wait_for_timeout(300)
+
+
+def _outside_viewport(page) -> dict:
+    """The parts of the dashboard (PARTS) whose box is not wholly inside the viewport, with their box."""
+    _scroll_to_dashboard(page)
+    return page.evaluate(
+        """(parts) => {
+          const out = {};
+          for (const [name, selector] of Object.entries(parts)) {
+            const e = document.querySelector(selector);
+            if (!e) { out[name] = "missing"; continue; }
+            const r = e.getBoundingClientRect();
+            if (r.width === 0 || r.height === 0 || r.left < 0 || r.top < 0
+                || r.right > window.innerWidth || r.bottom > window.innerHeight)
+              out[name] = [r.left, r.top, r.right, r.bottom].map(Math.round);
+          }
+          return out;
+        }""",
+        PARTS,
+    )
+
+
+def _theme_colours(page) -> dict:
+    """The text colour of each part, the colour behind each part, the page's (the output area's)
+    colour and --jp-ui-font-color1 as computed."""
+    return page.evaluate(
+        """() => {
+          const probe = document.createElement('div');
+          probe.style.color = 'var(--jp-ui-font-color1)';
+          document.querySelector('.tx-dashboard').append(probe);
+          const font1 = getComputedStyle(probe).color;
+          probe.remove();
+          const behind = (e) => {
+            for (; e; e = e.parentElement) {
+              const c = getComputedStyle(e).backgroundColor;
+              if (c && c !== 'transparent' && c !== 'rgba(0, 0, 0, 0)') return c;
+            }
+            return null;
+          };
+          const fill = (s) => getComputedStyle(document.querySelector(s)).fill;
+          const color = (s) => getComputedStyle(document.querySelector(s)).color;
+          return {
+            font1,
+            page: behind(document.querySelector('.tx-dashboard').parentElement),
+            text: {
+              explorer: color('.tx-explorer'),
+              prediction: color('.tx-prediction'),
+              browser: color('.tx-browser'),
+              'chart labels': fill('.tx-chart .role-axis-label text'),
+              'chart title': fill('.tx-chart .role-title-text text'),
+            },
+            background: {
+              chart: behind(document.querySelector('.tx-chart svg.marks')),
+              explorer: behind(document.querySelector('.tx-explorer')),
+              browser: behind(document.querySelector('.tx-grid')),
+              sentences: behind(document.querySelector('.tx-sentences')),
+            },
+          };
+        }"""
+    )
+
+
+def _luminance(rgb: str) -> float:
+    """The lightness in [0, 1] of a CSS 'rgb(r, g, b)' colour."""
+    r, g, b = (float(v) for v in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 
 
 def test_quickstart_in_jupyterlab(browser_ready, smollm2, tmp_path):

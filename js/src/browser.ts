@@ -133,7 +133,8 @@ export function render({ model, el }: Pick<RenderProps<BrowserModel>, "model" | 
   const pager = h("div", { class: "tx-pager" }, previous, pageInfo, next);
   const error = h("div", { class: "tx-error", role: "alert" });
   const grid = h("div", { class: "tx-grid", role: "listbox", "aria-label": "images" });
-  const root = h("div", { class: "tx-browser" }, bar, pager, error, grid);
+  // data-lm-suppress-shortcuts: keys pressed inside the widget are its own, not JupyterLab's (arrows, Enter, Escape).
+  const root = h("div", { class: "tx-browser", "data-lm-suppress-shortcuts": "true" }, bar, pager, error, grid);
   el.append(root);
 
   let thumbs: { dispose(): void }[] = [];
@@ -156,6 +157,9 @@ export function render({ model, el }: Pick<RenderProps<BrowserModel>, "model" | 
           type: "button",
           class: ["tx-cell", verdict, item.error ? "tx-broken" : ""].filter(Boolean).join(" "),
           role: "option",
+          // On the cell itself: Lumino matches shortcut selectors such as `... :focus` on the
+          // focused element before it looks at ancestors (Notebook 7 binds ArrowRight so).
+          "data-lm-suppress-shortcuts": "true",
           title: cellTitle(item),
           "data-index": item.index,
         },

@@ -168,7 +168,12 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
     h("figure", { class: "tx-word-figure" }, wordCaption, wordMap, wordNote),
   );
 
-  const root = h("div", { class: "tx-explorer", tabindex: 0, "aria-label": "explorer" }, header, controls, helpText, error, maps, scale, body);
+  // data-lm-suppress-shortcuts: Enter and Escape inside the widget are its own, not JupyterLab's.
+  const root = h(
+    "div",
+    { class: "tx-explorer", tabindex: 0, "aria-label": "explorer", "data-lm-suppress-shortcuts": "true" },
+    header, controls, helpText, error, maps, scale, body,
+  );
   root.addEventListener("keydown", (event) => {
     const action = explorerKey(event);
     if (action === null) return;

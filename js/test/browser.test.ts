@@ -159,6 +159,8 @@ describe("ImageBrowser view", () => {
     const grid = el.querySelector<HTMLElement>(".tx-grid")!;
     const key = (k: string) => cells(el)[0].dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
     expect(cells(el).map((c) => c.tabIndex)).toEqual([0, -1, -1]);
+    // JupyterLab's shortcuts (Notebook 7 binds ArrowRight on any focused element) skip the widget's keys.
+    expect(cells(el).every((c) => c.getAttribute("data-lm-suppress-shortcuts") === "true")).toBe(true);
     key("ArrowRight");
     expect(model.get("selected")).toBe(1);
     expect(cells(el).map((c) => c.getAttribute("aria-selected"))).toEqual(["false", "true", "false"]);

@@ -232,6 +232,7 @@ describe("Explorer view", () => {
   it("takes Enter to generate and Escape to cancel, but leaves Enter on a control alone", () => {
     const { el, model } = mount({ status: "idle" });
     const root = el.querySelector<HTMLElement>(".tx-explorer")!;
+    expect(root.getAttribute("data-lm-suppress-shortcuts")).toBe("true");
     root.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
     expect(model.sent).toEqual([{ action: "generate" }]);
     el.querySelector<HTMLInputElement>(".tx-top_p")!.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
