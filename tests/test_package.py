@@ -1,5 +1,7 @@
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import texplain_widgets
 
@@ -25,3 +27,61 @@ def test_lazy_names_are_the_objects_not_same_named_modules():
                 value = getattr(package, name)
                 assert not isinstance(value, type(sys)), f"{package.__name__}.{name} is a module"
     assert callable(attribution.overlay) and callable(texplain_widgets.overlay)
+
+
+PACKAGE = Path(texplain_widgets.__file__).parent
+
+
+def _imports(path: Path) -> set[str]:
+    """The package modules a module imports, at any depth of its code (lazy imports count)."""
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            target = f"{base}.{node.module}" if node.module else base
+            names = [f"{target}.{alias.name}" for alias in node.names]
+            found |= {name for name in [target, *names] if _module_path(name)}
+    return found - {module}
+
+
+def _module_path(name: str) -> Path | None:
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def test_no_import_cycles_between_modules():
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "__init__.py":  # packages only re-export (lazily) what their modules define
+            name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+            graph[name] = {m for m in _imports(path) if not m.endswith("__init__")}
+    graph = {name: {m for m in targets if m in graph} for name, targets in graph.items()}
+    done, cycles = set(), []
+
+    def visit(name, trail):
+        if name in trail:
+            cycles.append(trail[trail.index(name) :] + [name])
+            return
+        if name in done:
+            return
+        for target in sorted(graph[name]):
+            visit(target, [*trail, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_no_module_over_400_lines():
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long, f"split these modules: {long}"
