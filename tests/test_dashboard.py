@@ -135,3 +135,9 @@ def test_the_grid_shows_the_rows_asked_for(texplain, photo_files):
         assert dash.children[1] is dash.explorer and dash.chart in dash.children[0].children
     finally:
         dash.close()
+
+
+def test_closing_twice_is_harmless(texplain, photo_files):
+    dash = Dashboard(texplain, photo_files)
+    dash.close()
+    dash.close()  # what ipywidgets' __del__ does after an explicit close

@@ -120,7 +120,8 @@ class Dashboard(widgets.Box):
             file.write(snapshot_png(self.explorer))
 
     def close(self) -> None:
-        for link in self._links:
+        links, self._links = self._links, []  # a second close (ipywidgets' __del__) unlinks nothing
+        for link in links:
             link.unlink()
         for child in (self.browser, self.chart, self.explorer):
             child.close()
