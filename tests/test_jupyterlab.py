@@ -4,7 +4,7 @@
 Select an image, press Generate, wait for the chart, click word bars: the word-grounded map and the
 highlighted sentences must change. A file named like markup must show as text and run nothing.
 At 1400 x 900 and at 1000 x 900 the image, prediction, chart, sentences and both maps lie inside the
-viewport; the keys work (arrows, Enter, Escape, a visible focus, the ? help); in the light and the
+viewport; the keys work (arrows, Enter, Escape, ↓ for a word, a visible focus, the ? help); in the light and the
 dark theme every part takes JupyterLab's colours. Saves a screenshot per theme, dashboard-light.png
 and dashboard-dark.png (dashboard-notebook-*.png in Notebook 7), to the folder
 $TEXPLAIN_SCREENSHOTS when set (docs/ is made this way).
@@ -142,8 +142,17 @@ def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_pat
         )
         page.keyboard.press("Enter")
         page.wait_for_selector(".tx-explorer[data-status='running']", timeout=WAIT)
+        page.wait_for_function(  # a first batch: the cancelled explanation has words
+            "() => /generating… [1-9]/.test(document.querySelector('.tx-status').textContent)", timeout=WAIT
+        )
         page.keyboard.press("Escape")
         page.wait_for_selector(".tx-explorer[data-status='cancelled']", timeout=WAIT)
+        page.locator(".tx-explorer").focus()  # ↓ chooses the first word: its map and sentences follow
+        page.keyboard.press("ArrowDown")
+        page.wait_for_function(
+            "() => document.querySelector('.tx-word-figure figcaption').textContent.startsWith('Where “')",
+            timeout=WAIT,
+        )
         help_title = page.locator(".tx-help").get_attribute("title")
         assert "Enter" in help_title and "Escape" in help_title
         page.locator(".tx-help").click()

@@ -2,7 +2,7 @@
 // and its two maps side by side at the same size (the classifier's saliency map with a method
 // picker, the selected word's map), each with its spread written under it and one colour scale,
 // the word bars (click one to select it) and sample sentences with the selected word marked.
-// Keys: Enter generates, Escape cancels (see `help`, shown by the `?` button).
+// Keys: Enter generates, Escape cancels, ↓ ↑ choose the word (see `help`, shown by the `?` button).
 //
 // All state lives in the model (synced with the Python traits of
 // texplain_widgets.widgets.explorer.Explorer); this view only renders it and writes back what a
@@ -63,13 +63,23 @@ export function spreadCaption(spread: number | undefined): string {
   return `half its weight on ${percent(spread)} of the image: ${kind}`;
 }
 
-/** Keys the explorer takes itself: Enter (outside a control) generates, Escape cancels. */
-export function explorerKey(event: KeyboardEvent): "generate" | "cancel" | null {
+/** Keys the explorer takes itself: Escape cancels; outside a control, Enter generates and ↓ ↑ choose the next or previous word. */
+export function explorerKey(event: KeyboardEvent): "generate" | "cancel" | "next-word" | "previous-word" | null {
   if (event.key === "Escape") return "cancel";
   const target = event.target as HTMLElement | null;
-  const control = target?.closest?.("button, input, select, textarea, a");
-  if (event.key === "Enter" && !control) return "generate";
+  if (target?.closest?.("button, input, select, textarea, a")) return null;
+  if (event.key === "Enter") return "generate";
+  if (event.key === "ArrowDown") return "next-word";
+  if (event.key === "ArrowUp") return "previous-word";
   return null;
+}
+
+/** The word after (step 1) or before (step -1) `current` in `words`, from the first (or last) when none is chosen. */
+export function stepWord(words: Word[], current: string, step: 1 | -1): string {
+  if (words.length === 0) return current;
+  const at = words.findIndex((w) => w.word === current);
+  const next = at < 0 ? (step > 0 ? 0 : words.length - 1) : Math.min(words.length - 1, Math.max(0, at + step));
+  return words[next].word;
 }
 
 export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" | "el">): () => void {
@@ -177,6 +187,13 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
   root.addEventListener("keydown", (event) => {
     const action = explorerKey(event);
     if (action === null) return;
+    if (action === "next-word" || action === "previous-word") {
+      event.preventDefault();
+      const words = model.get("words") ?? [];
+      const word = stepWord(words, model.get("selected_word") ?? "", action === "next-word" ? 1 : -1);
+      if (word !== (model.get("selected_word") ?? "")) commit("selected_word", word);
+      return;
+    }
     if (action === "generate" && generate.disabled) return;
     if (action === "cancel" && cancel.disabled) return;
     event.preventDefault();

@@ -1,7 +1,7 @@
 import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { explorerKey, type ExplorerModel, render, spreadCaption } from "../src/explorer";
+import { explorerKey, type ExplorerModel, render, spreadCaption, stepWord } from "../src/explorer";
 import { FakeModel } from "./fake-model";
 
 const PNG = new DataView(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).buffer);
@@ -258,5 +258,21 @@ describe("Explorer view", () => {
     expect(text.querySelector("img")).toBeNull();
     model.update({ image_name: "a long name.png" });
     expect(el.querySelector<HTMLElement>(".tx-name")?.title).toBe("a long name.png");
+  });
+
+  it("chooses the next and previous word with the arrow keys, within the words", () => {
+    const { el, model } = mount();
+    const root = el.querySelector<HTMLElement>(".tx-explorer")!;
+    const press = (key: string) => root.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
+    press("ArrowDown");
+    expect(model.get("selected_word")).toBe("water");
+    press("ArrowDown");
+    press("ArrowDown");
+    press("ArrowDown");
+    expect(model.get("selected_word")).toBe("sky"); // stays at the last
+    press("ArrowUp");
+    expect(model.get("selected_word")).toBe("bird");
+    expect(stepWord([], "x", 1)).toBe("x");
+    expect(stepWord([{ word: "a", count: 1, share: 1 }], "", -1)).toBe("a");
   });
 });

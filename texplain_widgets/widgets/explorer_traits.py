@@ -42,6 +42,7 @@ STATUSES = ("idle", "running", "done", "cancelled", "error")
 HELP = (
     "Keys: ← → ↑ ↓ move the selection in the image grid (Home, End: first, last; PageUp, PageDown: pages); "
     "Enter generates for the selected image; Escape cancels a generation; "
+    "↓ ↑ (with the explorer focused) choose the next or previous word; "
     "Tab moves between the grid and the controls. "
     "Click a word bar to see its sentences and where in the image it comes from."
 )
