@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import arguments
 from .errors import InputError, TExplainError
 from .model_names import DEMO_NAMES, resolve_model
 from .runs.command import add_parser as _run_parser
@@ -34,7 +35,7 @@ def explain(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     paths = _image_paths(args.images)
-    device = _device(args.device)
+    device = arguments.device(args.device)
     model = resolve_model(args.model).to(device)
     with tqdm(total=len(paths) * args.sentences, unit="sentence", disable=None, leave=False) as bar:
         explanations = model.explain(
@@ -64,7 +65,7 @@ def train(args: argparse.Namespace) -> int:
     from .model.texplain import TExplain
     from .model.train import TrainConfig
 
-    device = _device(args.device)
+    device = arguments.device(args.device)
     train_pairs = _caption_pairs(args.captions, args.images)
     val_pairs = _caption_pairs(args.val_captions, args.images) if args.val_captions else None
     weights = _safetensors(args.classifier_weights) if args.classifier_weights else None
@@ -125,7 +126,7 @@ def saliency(args: argparse.Namespace) -> int:
     from .data.images import load_image
 
     load_image(args.image)  # fail on a bad file before the slow model load
-    model = resolve_model(args.model).to(_device(args.device))
+    model = resolve_model(args.model).to(arguments.device(args.device))
     options = model.display.get("method_options", {}).get(args.method, {})  # the saved defaults
     if args.word is None:
         result = saliency_map(model.classifier, args.image, args.method, target=args.target, **options)
@@ -158,13 +159,13 @@ def _print_explanation(title: str, explanation, top: int) -> None:
         print(f"  {word:<{width}}  {count:>5}  {share:>6.1%}")
 
 
-def _image_paths(arguments: list[str]) -> list[Path]:
-    """Image files of the arguments (folders expand to their images), each checked to load."""
+def _image_paths(names: list[str]) -> list[Path]:
+    """Image files of the command's arguments (folders expand to their images), each checked to load."""
     from .data.images import list_images, load_image
 
     paths = []
-    for argument in arguments:
-        path = Path(argument)
+    for name in names:
+        path = Path(name)
         paths.extend(list_images(path) if path.is_dir() else [path])
     for path in paths:
         load_image(path)  # fail on a bad file before the slow model load
@@ -196,28 +197,6 @@ def _safetensors(path: str) -> dict:
         raise InputError(f"{path}: cannot read classifier weights as safetensors ({err})") from err
 
 
-def _device(name: str):
-    """``auto`` is the GPU when there is one, else the CPU."""
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise InputError(f"--device {name!r}: {err}") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {name}: no CUDA GPU is available here")
-    return device
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _names(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",")]
     if len(names) < 2 or not all(names):
@@ -243,7 +222,11 @@ class _Methods(Sequence):
 def _count(parser, flag: str, default: int, what: str, metavar: str = "N") -> None:
     """A positive integer option; its help says ``what`` it counts and ends with the default."""
     parser.add_argument(
-        flag, type=_positive_int, default=default, metavar=metavar, help=f"{what} (default %(default)s)"
+        flag,
+        type=arguments.positive_int,
+        default=default,
+        metavar=metavar,
+        help=f"{what} (default %(default)s)",
     )
 
 
@@ -288,7 +271,7 @@ def _explain_parser(commands) -> None:
     _count(ex, "--max-new-tokens", 20, "tokens per sentence at most")
     ex.add_argument(
         "--top",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=10,
         metavar="N",
         help="words shown per image (default 10; --json gives all)",
@@ -302,7 +285,7 @@ def _train_parser(commands) -> None:
     tr = _command(commands, "train", train, "train a translator on image-caption pairs", shared)
     tr.add_argument("--classifier", required=True, metavar="TIMM_NAME", help="timm architecture name")
     classes = tr.add_mutually_exclusive_group()
-    classes.add_argument("--num-classes", type=_positive_int, metavar="N", help="classifier outputs")
+    classes.add_argument("--num-classes", type=arguments.positive_int, metavar="N", help="classifier outputs")
     classes.add_argument("--class-names", type=_names, metavar="A,B,...", help="class names, in order")
     text = "the classifier's trained weights (without them: random weights)"
     tr.add_argument("--classifier-weights", metavar="FILE.safetensors", help=text)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import arguments
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``run`` command to the ``texplain`` parser's subparsers."""
@@ -30,14 +32,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--labels", metavar="CSV", help="image,label[,group] for a folder's images")
     parser.add_argument(
-        "--sentences", type=_positive_int, default=64, metavar="N", help="sentences per image (default 64)"
+        "--sentences",
+        type=arguments.positive_int,
+        default=64,
+        metavar="N",
+        help="sentences per image (default 64)",
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
     parser.add_argument("--top-p", type=float, default=0.9, metavar="P", help="nucleus mass (default 0.9)")
     parser.add_argument("--temperature", type=float, default=1.0, metavar="T", help="(default 1.0)")
     parser.add_argument(
         "--max-new-tokens",
-        type=_positive_int,
+        type=arguments.positive_int,
         default=20,
         metavar="N",
         help="tokens per sentence (default 20)",
@@ -45,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--engine", choices=("local", "ray"), default="local", help="where the work runs")
     parser.add_argument(
         "--workers",
-        type=_positive_int,
+        type=arguments.positive_int,
         metavar="N",
         help="Ray actors (default: one per GPU, else one); local engine: torch threads",
     )
@@ -53,7 +59,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--address", metavar="ADDR", help="Ray cluster address, e.g. auto (default: a local Ray)"
     )
     parser.add_argument(
-        "--chunk-size", type=_positive_int, default=32, metavar="N", help="images per shard (default 32)"
+        "--chunk-size",
+        type=arguments.positive_int,
+        default=32,
+        metavar="N",
+        help="images per shard (default 32)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a run with other settings in --out")
     parser.add_argument(
@@ -69,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.address is not None and args.engine != "ray":
         raise InputError("--address goes with --engine ray")
-    device = _device(args.device) if args.engine == "local" else None
+    device = arguments.device(args.device) if args.engine == "local" else None
     try:
         runs = explain_dataset(
             args.model,
@@ -102,26 +112,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ... and {len(failures) - 5} more")
     print(f"read it with: texplain_widgets.ExplanationSet.open({args.out!r})")
     return 0
-
-
-def _device(name: str):
-    import torch
-
-    from ..errors import InputError
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise InputError(f"--device {name!r}: {err}") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {name}: no CUDA GPU is available here")
-    return device
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
