@@ -7,7 +7,7 @@
 // and writes back the page, the filters and the selection.
 import type { RenderProps } from "@anywidget/types";
 
-import { type Bytes, h, pngSetter } from "./dom";
+import { binding, type Bytes, h, pngSetter } from "./dom";
 import "./browser.css";
 
 export interface Item {
@@ -98,18 +98,7 @@ function columnsOf(cells: HTMLElement[]): number {
 }
 
 export function render({ model, el }: Pick<RenderProps<BrowserModel>, "model" | "el">): () => void {
-  const listeners: [string, () => void][] = [];
-  const on = (keys: string[], callback: () => void) => {
-    for (const key of keys) {
-      model.on(`change:${key}`, callback);
-      listeners.push([`change:${key}`, callback]);
-    }
-    callback();
-  };
-  const commit = <K extends keyof BrowserModel & string>(key: K, value: BrowserModel[K]) => {
-    model.set(key, value);
-    model.save_changes();
-  };
+  const { on, commit, dispose } = binding(model);
 
   const selects = FILTERS.map((filter) => {
     const select = h("select", { class: `tx-filter tx-${filter.key}`, "aria-label": filter.label });
@@ -254,7 +243,7 @@ export function render({ model, el }: Pick<RenderProps<BrowserModel>, "model" | 
   });
 
   return () => {
-    for (const [event, callback] of listeners) model.off(event, callback);
+    dispose();
     for (const thumb of thumbs) thumb.dispose();
     root.remove();
   };

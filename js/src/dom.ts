@@ -5,6 +5,8 @@
 // `textContent` or `document.createTextNode`, never through innerHTML, insertAdjacentHTML
 // or attribute strings that a browser would parse as markup.
 
+import type { AnyModel } from "@anywidget/types";
+
 type Attributes = Record<string, string | number | boolean | undefined>;
 
 /** An element with attributes, set with setAttribute, and children, added as text or nodes. */
@@ -94,4 +96,26 @@ export function highlighted({ text, spans }: MarkedSentence): DocumentFragment {
 
 export function percent(value: number, digits = 0): string {
   return `${(100 * value).toFixed(digits)}%`;
+}
+
+/** The model calls a view needs: run a callback now and on every change of some traits, set a
+ * trait from the page, and forget every callback when the view goes (the returned `dispose`). */
+export function binding<T extends object>(model: AnyModel<T>) {
+  const listeners: [string, () => void][] = [];
+  return {
+    on(keys: (keyof T & string)[], callback: () => void): void {
+      for (const key of keys) {
+        model.on(`change:${key}`, callback);
+        listeners.push([`change:${key}`, callback]);
+      }
+      callback();
+    },
+    commit<K extends keyof T & string>(key: K, value: T[K]): void {
+      model.set(key, value);
+      model.save_changes();
+    },
+    dispose(): void {
+      for (const [event, callback] of listeners) model.off(event, callback);
+    },
+  };
 }

@@ -9,7 +9,7 @@
 // person changes. Actions (Generate, Cancel) go to the kernel as custom messages.
 import type { RenderProps } from "@anywidget/types";
 
-import { type Bytes, byteLength, h, highlighted, type MarkedSentence, percent, pngSetter } from "./dom";
+import { binding, byteLength, type Bytes, h, highlighted, type MarkedSentence, percent, pngSetter } from "./dom";
 import "./explorer.css";
 
 export interface Word {
@@ -83,18 +83,7 @@ export function stepWord(words: Word[], current: string, step: 1 | -1): string {
 }
 
 export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" | "el">): () => void {
-  const listeners: [string, () => void][] = [];
-  const on = (keys: string[], callback: () => void) => {
-    for (const key of keys) {
-      model.on(`change:${key}`, callback);
-      listeners.push([`change:${key}`, callback]);
-    }
-    callback();
-  };
-  const commit = <K extends keyof ExplorerModel & string>(key: K, value: ExplorerModel[K]) => {
-    model.set(key, value);
-    model.save_changes();
-  };
+  const { on, commit, dispose } = binding(model);
 
   // Header: the image's name, the classifier's prediction, and the `?` help.
   const image = h("img", { class: "tx-image", alt: "the image explained" });
@@ -317,7 +306,7 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
   });
 
   return () => {
-    for (const [event, callback] of listeners) model.off(event, callback);
+    dispose();
     imagePng.dispose();
     saliencyPng.dispose();
     wordMapPng.dispose();

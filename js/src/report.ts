@@ -8,7 +8,7 @@
 // the kernel reaches the page as a text node.
 import type { RenderProps } from "@anywidget/types";
 
-import { type Bytes, h, highlighted, type MarkedSentence, percent, pngSetter } from "./dom";
+import { binding, type Bytes, h, highlighted, type MarkedSentence, percent, pngSetter } from "./dom";
 import "./report.css";
 
 export interface AccuracyRow {
@@ -77,18 +77,7 @@ export interface ReportModel {
 const BY_LABELS: Record<string, string> = { predicted: "predicted class", label: "true label", group: "group" };
 
 export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "el">): () => void {
-  const listeners: [string, () => void][] = [];
-  const on = (keys: string[], callback: () => void) => {
-    for (const key of keys) {
-      model.on(`change:${key}`, callback);
-      listeners.push([`change:${key}`, callback]);
-    }
-    callback();
-  };
-  const commit = <K extends keyof ReportModel & string>(key: K, value: ReportModel[K]) => {
-    model.set(key, value);
-    model.save_changes();
-  };
+  const { on, commit, dispose } = binding(model);
 
   const title = h("h3", { class: "tx-report-title" });
   const error = h("div", { class: "tx-error", role: "alert" });
@@ -265,7 +254,7 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
   });
 
   return () => {
-    for (const [event, callback] of listeners) model.off(event, callback);
+    dispose();
     for (const thumb of thumbs) thumb.dispose();
     root.remove();
   };
