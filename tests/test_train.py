@@ -88,3 +88,65 @@ def test_training_from_precomputed_features(tiny_classifier, tiny_lm, pairs):
     assert [r["loss"] for r in from_features] == pytest.approx([r["loss"] for r in from_images], rel=1e-5)
     with pytest.raises(InputError, match="do not match 3 captions"):
         CachedFeatures(cached.features, cached.captions[:3])
+
+
+def hf_caption_loss(captions, indices):
+    """The reference: HF's own labels loss over every position, with an attention mask."""
+    lm = captions.model.language_model
+    rows = [captions.tokens[i] for i in indices.tolist()]
+    width = max(len(row) for row in rows)
+    ids = torch.zeros(len(rows), width, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
+    prefix = captions.model.translator(captions.features[indices])
+    k = prefix.shape[1]
+    inputs = torch.cat([prefix, lm.embed(ids)], dim=1)
+    attention = torch.cat([torch.ones(len(rows), k, dtype=torch.long), mask], dim=1)
+    labels = torch.cat([torch.full((len(rows), k), -100), ids.masked_fill(mask == 0, -100)], dim=1)
+    return lm.model(inputs_embeds=inputs, attention_mask=attention, labels=labels).loss
+
+
+def test_the_step_computes_hf_loss_with_less_work(tiny_classifier, tiny_lm):
+    """Logits only where a caption token is predicted, no mask: the same loss and gradients."""
+    from texplain_widgets.model.train import CachedFeatures, _Captions
+
+    model = fresh(tiny_classifier, tiny_lm)
+    texts = ["a bird", "a small red bird sits on the grass near a tree", "a cat sits"]
+    cached = CachedFeatures(torch.randn(3, tiny_classifier.feature_dim), texts)
+    captions = _Captions(model, cached, TrainConfig(batch_size=3))
+    assert len(set(captions.lengths.tolist())) == 3  # the batch is padded
+    indices = torch.arange(3)
+    ours = captions.loss(indices)
+    ours.backward()
+    ours_grad = [p.grad.clone() for p in model.translator.parameters()]
+    model.translator.zero_grad()
+    reference = hf_caption_loss(captions, indices)
+    reference.backward()
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-5)
+    for mine, theirs in zip(ours_grad, (p.grad for p in model.translator.parameters())):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_batches_group_similar_lengths_and_cover_each_epoch_once(tiny_classifier, tiny_lm):
+    from texplain_widgets.model.train import BUCKET_POOL, CachedFeatures, _Captions
+
+    model = fresh(tiny_classifier, tiny_lm)
+    generator = torch.Generator().manual_seed(0)
+    lengths = torch.randint(1, 30, (256,), generator=generator).tolist()
+    texts = [" ".join(["bird"] * n) for n in lengths]
+    cached = CachedFeatures(torch.randn(256, tiny_classifier.feature_dim), texts)
+    captions = _Captions(model, cached, TrainConfig(batch_size=8, seed=3))
+    per_epoch = 256 // 8
+    epoch = [captions.batch_indices(step) for step in range(per_epoch)]
+    assert sorted(torch.cat(epoch).tolist()) == list(range(256))  # each caption once per epoch
+    assert torch.equal(captions.batch_indices(5), epoch[5])  # a function of the step: resumable
+    assert not torch.equal(captions.batch_indices(per_epoch + 5), epoch[5])  # a new epoch, new order
+    spread = [int(captions.lengths[b].max() - captions.lengths[b].min()) for b in epoch]
+    random_spread = [
+        int(captions.lengths[b].max() - captions.lengths[b].min()) for b in torch.randperm(256).view(-1, 8)
+    ]
+    assert sum(spread) < 0.5 * sum(random_spread)
+    # batches of one pool are not served shortest first
+    first_pool = [int(captions.lengths[b].min()) for b in epoch[:BUCKET_POOL]]
+    assert first_pool != sorted(first_pool)

@@ -1,9 +1,15 @@
 """Training the translator: cached features, caption cross-entropy, AdamW with warm-up.
 
 The classifier and the LM stay frozen; only the translator learns. Each caption is trained as
-its tokens followed by the LM's end-of-sequence token, and the loss covers caption tokens only
-(the prefix positions are masked out). Defaults: batch 32, learning rate 2e-4, linear warm-up
-over 5% of the steps then linear decay (as ClipCap), weight decay 0.01.
+its tokens followed by the LM's end-of-sequence token, and the loss covers caption tokens only.
+Defaults: batch 32, learning rate 2e-4, linear warm-up over 5% of the steps then linear decay
+(as ClipCap), weight decay 0.01.
+
+A step does only the work the loss needs (``benchmarks/training.py`` measures it against its
+FLOP floor): the frozen LM computes no weight gradients, logits are computed only at the
+positions that predict a caption token (not the prefix, not padding), and each batch holds
+captions of similar length (an epoch's seeded permutation is cut into pools of
+``BUCKET_POOL`` batches, each pool sorted by length), so little padding is computed.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from .precision import native_bf16, warn_if_emulated_bf16
 
 STATE_JSON = "trainer_state.json"
 STATE_TENSORS = "trainer_state.safetensors"
+BUCKET_POOL = 8  # batches per length-sorted pool: similar lengths share a batch, the order stays random
 
 
 @dataclass
@@ -170,35 +177,49 @@ class _Captions:
         eos = model.language_model.eos_token_id
         ids = tokenizer(cached.captions, add_special_tokens=False)["input_ids"]
         self.tokens = [row[: config.max_caption_tokens - 1] + [eos] for row in ids]
+        self.lengths = torch.tensor([len(row) for row in self.tokens])
 
     def batch_indices(self, step: int) -> torch.Tensor:
-        """Indices of the batch at ``step``: epochs are seeded permutations, so resuming is exact."""
+        """Indices of the batch at ``step``: a function of (seed, step) only, so resuming is exact.
+
+        Each epoch is a seeded permutation cut into pools of ``BUCKET_POOL`` batches; a pool is
+        sorted by caption length, cut into batches, and its batches are served in seeded order.
+        """
         n, size = len(self.tokens), min(self.config.batch_size, len(self.tokens))
         per_epoch = n // size
         epoch, position = divmod(step, per_epoch)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed + epoch))
-        return order[position * size : (position + 1) * size]
+        generator = torch.Generator().manual_seed(self.config.seed + epoch)
+        order = torch.randperm(n, generator=generator)[: per_epoch * size].view(per_epoch, size)
+        pools = [order[start : start + BUCKET_POOL].flatten() for start in range(0, per_epoch, BUCKET_POOL)]
+        served = [torch.randperm(len(pool) // size, generator=generator) for pool in pools]
+        pool_index, within = divmod(position, BUCKET_POOL)
+        pool = pools[pool_index]
+        pool = pool[torch.argsort(self.lengths[pool], stable=True)].view(-1, size)
+        return pool[served[pool_index][within]]
 
     def loss(self, indices: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy of the captions' tokens (and their end token) given the prefix."""
         device = self.model.device
         language_model = self.model.language_model
         rows = [self.tokens[i] for i in indices.tolist()]
         width = max(len(row) for row in rows)
         ids = torch.zeros(len(rows), width, dtype=torch.long)
-        mask = torch.zeros(len(rows), width, dtype=torch.long)
+        mask = torch.zeros(len(rows), width, dtype=torch.bool)
         for i, row in enumerate(rows):
             ids[i, : len(row)] = torch.tensor(row)
-            mask[i, : len(row)] = 1
+            mask[i, : len(row)] = True
         ids, mask = ids.to(device), mask.to(device)
         prefix = self.model.translator(self.features[indices].to(device))
         k = prefix.shape[1]
         inputs = torch.cat([prefix, language_model.embed(ids).to(prefix.dtype)], dim=1)
-        attention = torch.cat([torch.ones_like(mask[:, :1]).expand(-1, k), mask], dim=1)
-        labels = torch.cat(
-            [torch.full_like(ids[:, :1], -100).expand(-1, k), ids.masked_fill(mask == 0, -100)], dim=1
-        )
-        inputs = inputs.to(language_model.dtype)
-        return language_model.model(inputs_embeds=inputs, attention_mask=attention, labels=labels).loss
+        # Rows are right-padded and attention is causal: no caption token attends to padding, so
+        # no attention mask is needed (and the fast causal kernel runs).
+        lm = language_model.model
+        hidden = lm.base_model(inputs_embeds=inputs.to(language_model.dtype), use_cache=False)[0]
+        # Position k - 1 + t predicts caption token t: only those positions need logits.
+        predicting = hidden[:, k - 1 : k - 1 + width][mask]
+        logits = lm.get_output_embeddings()(predicting).float()
+        return torch.nn.functional.cross_entropy(logits, ids[mask])
 
     @torch.no_grad()
     def mean_loss(self) -> float:
