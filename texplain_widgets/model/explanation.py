@@ -20,11 +20,20 @@ class Explanation:
     class_name: str | None = None
     image: str | None = None  # the file it came from, when it came from a file
     settings: dict = field(default_factory=dict)
+    #: The model's reference word distribution (:mod:`.reference`), when it has one.
+    reference: object | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def words(self) -> pd.DataFrame:
-        """Word table of the sentences: word (lemma), count, share of sentences."""
-        return word_table(self.sentences)
+        """Word table of the sentences: word (lemma), count, share of sentences; with a
+        :attr:`reference`, also reference_share, lift, share_low, share_high and above_prior
+        (see :func:`~texplain_widgets.word_trust.add_trust`; n = this image's sentences)."""
+        table = word_table(self.sentences)
+        if self.reference is None:
+            return table
+        from ..word_trust import add_trust
+
+        return add_trust(table, len(self.sentences), self.reference)
 
     def top_words(self, n: int = 10) -> list[str]:
         return self.words["word"].head(n).tolist()
@@ -40,4 +49,14 @@ class Explanation:
             "settings": self.settings,
             "sentences": self.sentences,
             "words": words.to_dict(orient="records"),
+            **({} if self.reference is None else {"reference": _summary(self.reference)}),
         }
+
+
+def _summary(reference) -> dict:
+    """How the reference of the trust columns was made (not its table)."""
+    return {
+        "method": reference.method,
+        "n_sentences": reference.n_sentences,
+        "n_vectors": reference.n_vectors,
+    }

@@ -80,8 +80,13 @@ def sample_sentences(
     *,
     on_batch: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
+    image_streams: bool = False,
 ) -> list[list[str]]:
     """Sample ``settings.n_sentences`` sentences for each prefix (n_images, k, embed_dim).
+
+    ``image_streams``: each prefix gets random streams of its own (seeded by the seed, its
+    index and the block), not the ones every image shares, so the sentences of equal prefixes
+    differ (a reference distribution needs independent draws across its vectors).
 
     ``on_batch(done, total, sentences)`` runs after every batch with the sentences so far;
     ``cancel()`` is checked between batches and, when true, raises :class:`Cancelled`.
@@ -114,7 +119,7 @@ def sample_sentences(
         if cancel is not None and cancel():
             raise Cancelled(f"sampling cancelled after {done} of {total} sentences")
         batch = blocks[start : start + blocks_per_batch]
-        rows_image, noise = _batch_rows(batch, settings, prefixes.device)
+        rows_image, noise = _batch_rows(batch, settings, prefixes.device, image_streams)
         tokens, lengths = decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings)
         texts = language_model.tokenizer.batch_decode(
             [row[:n].tolist() for row, n in zip(tokens, lengths)], skip_special_tokens=True
@@ -144,12 +149,13 @@ def _cache_argument(lm, cache) -> dict:
     return {name: cache}
 
 
-def _batch_rows(batch, settings: SamplingSettings, device):
+def _batch_rows(batch, settings: SamplingSettings, device, image_streams: bool = False):
     """Image index and uniform noise (rows, max_new_tokens) of each sample row in a batch."""
     images, noise = [], []
     for image, block in batch:
         size = min(BLOCK, settings.n_sentences - block * BLOCK)
-        generator = torch.Generator().manual_seed(settings.seed * 1_000_003 + block)
+        stream = settings.seed * 1_000_003 + block + (image + 1) * 7_777_777_777 * image_streams
+        generator = torch.Generator().manual_seed(stream)
         noise.append(torch.rand(BLOCK, settings.max_new_tokens, generator=generator)[:size])
         images.extend([image] * size)
     return torch.tensor(images, device=device), torch.cat(noise).to(device)

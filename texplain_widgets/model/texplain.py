@@ -24,6 +24,7 @@ from .classifier import FrozenClassifier
 from .explanation import Explanation
 from .generate import Progress, SamplingSettings, sample_sentences
 from .language import FrozenLanguageModel
+from .reference import load_reference, save_reference
 from .translator import Translator, TranslatorConfig
 
 CLASSIFY_CHUNK = 64  # images per classifier forward in explain()
@@ -48,6 +49,7 @@ class TExplain(nn.Module):
         super().__init__()
         self.display = dict(display or {})
         self._config_extra: dict = {}  # unknown config.json keys of a loaded model, saved back
+        self.reference = None  # the reference word distribution (.reference), see compute_reference
         self.classifier = classifier
         self.language_model = language_model
         if translator is None:
@@ -120,9 +122,19 @@ class TExplain(nn.Module):
                     class_name=names[predicted] if names else None,
                     image=str(image) if isinstance(image, (str, os.PathLike)) else None,
                     settings=settings.to_dict(),
+                    reference=self.reference,
                 )
             )
         return results[0] if single else results
+
+    def compute_reference(self, images_or_features, **options):
+        """Compute and set :attr:`reference` from a reference set: an (N, D) feature tensor (e.g.
+        the training features) or images; ``options`` as :func:`.reference.compute_reference`.
+        Later explanations get lift and above_prior columns; ``save_pretrained`` writes it."""
+        from .reference import compute_reference
+
+        self.reference = compute_reference(self, images_or_features, **options)
+        return self.reference
 
     def fit(self, train_pairs, val_pairs=None, **options):
         """Train the translator on (image, caption) pairs; see :func:`train.fit`."""
@@ -139,11 +151,13 @@ class TExplain(nn.Module):
         loads on its own; the LM is referenced by its source, not copied. ``dtype`` (e.g.
         ``torch.float16``) stores floating-point weights smaller; they load back as fp32.
         The config (see :mod:`.checkpoint`) also holds :attr:`display` and any keys a loaded
-        config had that this version does not know.
+        config had that this version does not know; :attr:`reference`, when set, goes to
+        ``reference.json`` (loaded back by :meth:`from_pretrained`).
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        save_file(_contiguous(self.translator.state_dict(), dtype), directory / TRANSLATOR_WEIGHTS)
+        translator_state = _contiguous(self.translator.state_dict(), dtype)
+        save_file(translator_state, directory / TRANSLATOR_WEIGHTS)
         classifier = self.classifier
         has_weights = save_classifier and classifier.timm_name is not None
         if has_weights:
@@ -156,6 +170,7 @@ class TExplain(nn.Module):
             extra=self._config_extra,
         )
         config.write(directory)
+        save_reference(self.reference, directory, translator_state)
         return directory
 
     @classmethod
@@ -195,6 +210,7 @@ class TExplain(nn.Module):
         translator.load_state_dict(load_file(directory / TRANSLATOR_WEIGHTS))
         model = cls(classifier, language_model, translator, display=config.display)
         model._config_extra = config.extra
+        model.reference = load_reference(directory, model)
         return model
 
 
