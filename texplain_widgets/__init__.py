@@ -16,6 +16,8 @@ _LAZY = {
     "Translator": "model.translator",
     "TranslatorConfig": "model.translator",
     "TrainConfig": "model.train",
+    "measure_report_card": "model.report_card",
+    "format_report_card": "model.report_card",
     "native_bf16": "model.precision",
     "SamplingSettings": "model.generate",
     "Explanation": "model.explanation",

@@ -1,4 +1,4 @@
-"""The ``texplain`` command: explain images with a saved model, train a translator, run the demo.
+"""The ``texplain`` command: explain images with a saved model, train, inspect a model, run the demo.
 
 Heavy libraries (torch, transformers, timm) are imported inside the commands, so that
 ``texplain --help`` answers at once. Each command is a function of the parsed arguments and
@@ -83,6 +83,10 @@ def train(args: argparse.Namespace) -> int:
     last = history[-1]
     val = f", val loss {last['val_loss']:.4f}" if "val_loss" in last else ""
     print(f"step {last['step']}: loss {last['loss']:.4f}{val}")
+    if model.report_card is not None:  # measured by fit on the held-out captions
+        from .model.report_card import format_report_card
+
+        print(format_report_card(model.report_card))
     print(f"saved to {args.out}; explain with: texplain explain IMAGE --model {args.out}")
     return 0
 
@@ -116,6 +120,34 @@ def demo(args: argparse.Namespace) -> int:
             )
         print()
     return 0
+
+
+def inspect(args: argparse.Namespace) -> int:
+    """Describe a saved TExplain from its config, without loading it: its parts and report card."""
+    from .model.checkpoint import read_config
+    from .model.report_card import format_report_card
+
+    directory = _model_directory(args.model)
+    config = read_config(directory)
+    classifier, lm = config.get("classifier", {}), config.get("language_model", {})
+    names = ", ".join(classifier.get("class_names") or []) or f"{classifier.get('num_classes')} classes"
+    print(f"{directory}")
+    print(
+        f"  classifier: {classifier.get('timm_name') or 'custom'} ({names}), {classifier.get('feature_dim')} features"
+    )
+    print(f"  language model: {lm.get('source')} (width {lm.get('embed_dim')})")
+    print("  translator: " + ", ".join(f"{k} {v}" for k, v in config.get("translator", {}).items()))
+    print(format_report_card(config.get("report_card")))
+    return 0
+
+
+def _model_directory(name: str) -> Path:
+    """The folder of a saved TExplain, or of a demo model for a demo name."""
+    if name in DEMO_NAMES:
+        from .demo import WEIGHTS
+
+        return WEIGHTS / ("biased" if name == "demo" else name.split(":", 1)[1])
+    return Path(name)
 
 
 def saliency(args: argparse.Namespace) -> int:
@@ -320,6 +352,12 @@ def _saliency_parser(commands) -> None:
     about.add_argument("--word", metavar="WORD", help=text)
 
 
+def _inspect_parser(commands) -> None:
+    ins = _command(commands, "inspect", inspect, "describe a saved model and its report card")
+    names = ", ".join(DEMO_NAMES)
+    ins.add_argument("model", metavar="DIR", help=f"a saved TExplain folder, or {names}")
+
+
 def _demo_parser(commands) -> None:
     shared = _shared(sentences=(64, "sentences per image"), seed="sampling seed")
     de = _command(commands, "demo", demo, "run the offline demo", shared)
@@ -328,7 +366,7 @@ def _demo_parser(commands) -> None:
 
 
 #: One function per command, each adding its subparser; a new command adds its own here.
-COMMANDS = (_explain_parser, _train_parser, _saliency_parser, _demo_parser, _run_parser)
+COMMANDS = (_explain_parser, _train_parser, _inspect_parser, _saliency_parser, _demo_parser, _run_parser)
 
 
 def _parser() -> argparse.ArgumentParser:

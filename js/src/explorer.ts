@@ -45,6 +45,8 @@ export interface ExplorerModel {
   word_map_spread: number;
   map_scale: string[];
   help: string;
+  report_card: string;
+  report_card_detail: string;
   [key: string]: unknown;
 }
 
@@ -97,7 +99,9 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
     helpText.hidden = !helpText.hidden;
     help.setAttribute("aria-expanded", helpText.hidden ? "false" : "true");
   });
-  const header = h("div", { class: "tx-header" }, h("div", { class: "tx-info" }, name, prediction));
+  // The translator's report card in one muted line (its tooltip: all of it); hidden for a model without one.
+  const card = h("div", { class: "tx-card" });
+  const header = h("div", { class: "tx-header" }, h("div", { class: "tx-info" }, name, prediction), card);
 
   // Controls: generation settings, Generate, Cancel, progress and status.
   const inputs = SETTINGS.map((setting) => {
@@ -205,6 +209,12 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
   });
   on(["saliency_spread", "saliency_png"], () => {
     saliencyNote.textContent = byteLength(model.get("saliency_png")) ? spreadCaption(model.get("saliency_spread")) : "";
+  });
+  on(["report_card", "report_card_detail"], () => {
+    const line = model.get("report_card") ?? "";
+    card.textContent = line ? `translator: ${line}` : "";
+    card.title = line ? (model.get("report_card_detail") ?? "") : "";
+    card.hidden = !line;
   });
   on(["prediction", "probability"], () => {
     const label = model.get("prediction");

@@ -39,6 +39,8 @@ function state(changes: Partial<ExplorerModel> = {}): ExplorerModel {
     word_map_spread: -1,
     map_scale: ["#000004", "#781c6d", "#ed6925", "#fcffa4"],
     help: "Keys: Enter generates; Escape cancels.",
+    report_card: "",
+    report_card_detail: "",
     ...changes,
   };
 }
@@ -76,6 +78,20 @@ describe("Explorer view", () => {
     const widths = bars.map((b) => b.querySelector<HTMLElement>(".tx-bar")?.style.width);
     expect(widths).toEqual(["100%", "50%", "25%"]);
     expect(bars[0].querySelector(".tx-value")?.textContent).toBe("50%");
+  });
+
+  it("shows the translator's report card in one line with its detail as a tooltip, nothing without one", () => {
+    const { el, model } = mount();
+    const card = el.querySelector<HTMLElement>(".tx-header .tx-card");
+    expect(card?.hidden).toBe(true);
+    expect(card?.textContent).toBe("");
+    model.update({ report_card: "recall 62%, precision 71% on 400 held-out captions", report_card_detail: `by class\n${XSS}` });
+    expect(card?.hidden).toBe(false);
+    expect(card?.textContent).toBe("translator: recall 62%, precision 71% on 400 held-out captions");
+    expect(card?.title).toBe(`by class\n${XSS}`);
+    expect(el.querySelector(".tx-card img")).toBeNull();
+    model.update({ report_card: "" });
+    expect(card?.hidden).toBe(true);
   });
 
   it("hides its word list where a linked chart shows the words", () => {

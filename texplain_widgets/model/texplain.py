@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -69,6 +70,21 @@ class TExplain(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.language_model.device
+
+    @property
+    def report_card(self) -> dict | None:
+        """The translator's report card (see :mod:`.report_card`), saved in the config; None if none."""
+        return self._config_extra.get("report_card")
+
+    @report_card.setter
+    def report_card(self, card: dict | None) -> None:
+        if card is None:
+            self._config_extra.pop("report_card", None)
+            return
+        try:
+            self._config_extra["report_card"] = json.loads(json.dumps(card, allow_nan=False))
+        except (TypeError, ValueError) as err:
+            raise InputError(f"a report card must be a JSON-able dict ({err})") from err
 
     def prefix(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Pixels -> (prefix embeddings (N, k, E), classifier logits)."""

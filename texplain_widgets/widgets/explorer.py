@@ -35,6 +35,7 @@ from ..attribution.word_maps import word_saliency
 from ..data.images import load_image
 from ..errors import InputError, TExplainError
 from ..model.explanation import Explanation
+from ..model.report_card import format_report_card, report_card_headline
 from ..words import as_lemma
 from .explorer_traits import ExplorerTraits
 from .frontend import css, esm
@@ -73,6 +74,10 @@ class Explorer(ExplorerTraits):
         self._partial: list[str] = []
         self._explanation: Explanation | None = None
         self._explanation_id = 0
+        card = getattr(texplain, "report_card", None)
+        card = card if isinstance(card, dict) else None  # a model without one shows nothing extra
+        traits = {"report_card": report_card_headline(card), **traits}
+        traits.setdefault("report_card_detail", format_report_card(card) if card else "")
         super().__init__(**traits)
         self.on_msg(self._on_message)
         self._load(image, name, picture)

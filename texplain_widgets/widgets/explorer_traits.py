@@ -27,7 +27,10 @@ The traits (all readable and settable from Python; those the view changes are ma
 - ``saliency_spread``, ``word_map_spread``: each map's spread, the share of the image holding
   half of its weight (:func:`~texplain_widgets.attribution.drawing.spread`; about 0.5: the map
   is everywhere; -1: no map); ``map_scale``: the colours of the maps' colour scale, cold to hot;
-- ``help``: the keys and clicks the view takes, as text (its ``?`` tooltip).
+- ``help``: the keys and clicks the view takes, as text (its ``?`` tooltip);
+- ``report_card``: the translator's report card in one line (recall, precision on N held-out
+  captions, final val loss; "" for a model without one), ``report_card_detail`` all of it (its
+  tooltip); see :mod:`~texplain_widgets.model.report_card`.
 """
 
 from __future__ import annotations
@@ -88,4 +91,6 @@ class ExplorerTraits(anywidget.AnyWidget):
     word_map_spread = t.Float(-1.0).tag(sync=True)
     map_scale = t.List(t.Unicode(), default_value=colour_stops(COLORMAP)).tag(sync=True)
     help = t.Unicode(HELP).tag(sync=True)
+    report_card = t.Unicode("").tag(sync=True)
+    report_card_detail = t.Unicode("").tag(sync=True)
     method_options = t.Dict()  # Python only: {method: {option: value}}, e.g. {"gradcam": {"layer": "layer3"}}
