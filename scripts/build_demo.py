@@ -8,7 +8,9 @@ Stages (each reads what the one before wrote to --build, default build/demo):
   features     Z of the translators' caption split (demo.split("captions"): balanced groups, its own seed,
                so the translator learns no shortcut) and of the val split, for both classifiers
   translators  train one translator per classifier into the frozen SmolLM2-135M from the
-               cached features (TRANSLATOR and TRAINING settings; ~16 min each on 2 CPU cores)
+               cached features (TRANSLATOR and TRAINING settings: until the val loss stops
+               falling; resumable, each in --build/translator-NAME/; run one process per model
+               with --models NAME to use both cores)
   package      save both TExplains, fp16, with demo.DISPLAY in their config.json, into
                texplain_widgets/demo/weights/ and print figures
   runs         both demo classifiers over the test split into texplain_widgets/demo/runs/
@@ -34,10 +36,16 @@ from texplain_widgets.model.translator import Translator, TranslatorConfig
 
 MODELS = ("biased", "balanced")
 TRANSLATOR = {"prefix_length": 10, "hidden_dim": 512}
-# 120 steps x 48 captions (1.4 epochs; the caption grammar is simple), bf16 autocast:
-# ~10 min per translator on one CPU core.
+# Up to 1500 steps x 48 captions (18 epochs of the caption split), stopping once 4 evaluations
+# (200 steps) bring no new best val loss; bf16 autocast (native on this project's EPYC).
 TRAINING = TrainConfig(
-    steps=120, batch_size=48, learning_rate=1e-3, eval_every=60, checkpoint_every=10**9, bf16=True
+    steps=1500,
+    batch_size=48,
+    learning_rate=1e-3,
+    eval_every=50,
+    checkpoint_every=50,
+    bf16=True,
+    patience=4,
 )
 
 
@@ -47,11 +55,22 @@ def classifiers(build: Path, args) -> None:
     train_both(["--out", str(build)])
 
 
+def demo_classifier(build: Path, name: str):
+    """The classifier ``name``: the one the classifiers stage trained, else the shipped one."""
+    built = build / f"{name}.safetensors"
+    return load_classifier(built if built.is_file() else WEIGHTS / name / "classifier.safetensors")
+
+
 def features(build: Path, args) -> None:
     caption_world, val_world = split("captions"), split("val")
-    tensors, captions = {}, {"train": caption_world.captions, "val": val_world.captions}
+    captions = {
+        "train": caption_world.captions,
+        "val": val_world.captions,
+        "val_labels": [val_world.classes[label] for label in val_world.labels],
+    }
+    tensors = {}
     for name in MODELS:
-        classifier = load_classifier(build / f"{name}.safetensors")
+        classifier = demo_classifier(build, name)
         for part, split_world in (("train", caption_world), ("val", val_world)):
             tensors[f"{name}.{part}"] = compute_features(classifier, split_world.to_pairs()).features.half()
     save_file(tensors, build / "features.safetensors")
@@ -68,52 +87,42 @@ def translators(build: Path, args) -> None:
     captions = json.loads((build / "captions.json").read_text())
     for name in args.models:
         train = CachedFeatures(cached[f"{name}.train"].float(), captions["train"])
-        val = CachedFeatures(cached[f"{name}.val"].float(), captions["val"])
+        val = CachedFeatures(cached[f"{name}.val"].float(), captions["val"], captions.get("val_labels"))
         torch.manual_seed(TRAINING.seed)
         translator = Translator(TranslatorConfig(train.features.shape[1], lm.embed_dim, **TRANSLATOR))
-        model = _TranslatorOnly(translator.to(device), lm)
+        model = TExplain(demo_classifier(build, name), lm, translator, display=DISPLAY)
         start = time.perf_counter()
         config = TrainConfig(**{**vars(TRAINING), "steps": args.steps})
-        history = fit(model, train, val, config=config, progress=args.progress)
+        directory = build / f"translator-{name}"
+        history = fit(model, train, val, config=config, checkpoint_dir=directory, progress=args.progress)
         seconds = time.perf_counter() - start
-        save_file(
-            {k: v.cpu().contiguous() for k, v in translator.state_dict().items()},
-            build / f"translator-{name}.safetensors",
-        )
         report = {
             "settings": {**TRANSLATOR, **vars(config)},
-            "seconds": round(seconds, 1),
+            "seconds_this_call": round(seconds, 1),
             "history": history,
         }
         (build / f"translator-{name}.json").write_text(json.dumps(report, indent=2))
-        val = ", ".join(f"{r['val_loss']:.3f}" for r in history if "val_loss" in r)
-        print(f"{name}: {args.steps} steps in {seconds:.0f} s, val loss {val}", flush=True)
-
-
-class _TranslatorOnly:
-    """What fit needs of a TExplain when the features are already computed: translator and LM."""
-
-    def __init__(self, translator, language_model):
-        self.translator, self.language_model = translator, language_model
-        self.device = language_model.device
+        val = ", ".join(f"{r['step']}: {r['val_loss']:.3f}" for r in history if "val_loss" in r)
+        print(f"{name}: {history[-1]['step']} steps ({seconds:.0f} s this call), val loss {val}", flush=True)
 
 
 def package(build: Path, args) -> None:
     lm = FrozenLanguageModel.from_pretrained("smollm2")
-    metrics = json.loads((build / "metrics.json").read_text())["results"]
+    metrics_file = build / "metrics.json"
+    metrics = json.loads(metrics_file.read_text())["results"] if metrics_file.is_file() else {}
     for name in MODELS:
-        classifier = load_classifier(build / f"{name}.safetensors")
-        config = TranslatorConfig(classifier.feature_dim, lm.embed_dim, **TRANSLATOR)
-        translator = Translator(config)
-        translator.load_state_dict(load_file(build / f"translator-{name}.safetensors"))
-        model = TExplain(classifier, lm, translator, display=DISPLAY)  # display: GradCAM on layer3
+        model = TExplain.from_pretrained(build / f"translator-{name}", language_model=lm)
+        model.display = DISPLAY  # GradCAM on layer3
         model.save_pretrained(WEIGHTS / name, dtype=torch.float16)
         trained = json.loads((build / f"translator-{name}.json").read_text())
-        test = metrics[name]["test"]
-        print(
-            f"{name:<9} test accuracy {test['accuracy']:.1%}, worst group {test['worst_group_accuracy']:.1%} "
-            f"({test['worst_group']}); translator val loss {trained['history'][-1]['val_loss']:.3f}"
+        test = metrics.get(name, {}).get("test")
+        accuracy = (
+            f"test accuracy {test['accuracy']:.1%}, worst group {test['worst_group_accuracy']:.1%} "
+            f"({test['worst_group']}); "
+            if test
+            else ""
         )
+        print(f"{name:<9} {accuracy}translator val loss {trained['history'][-1]['val_loss']:.3f}")
     size = sum(f.stat().st_size for f in WEIGHTS.rglob("*") if f.is_file())
     print(f"saved to {WEIGHTS} ({size / 1e6:.1f} MB)")
 

@@ -150,3 +150,20 @@ def test_batches_group_similar_lengths_and_cover_each_epoch_once(tiny_classifier
     # batches of one pool are not served shortest first
     first_pool = [int(captions.lengths[b].min()) for b in epoch[:BUCKET_POOL]]
     assert first_pool != sorted(first_pool)
+
+
+def test_training_stops_when_the_val_loss_stops_falling(tiny_classifier, tiny_lm, pairs, tmp_path):
+    from texplain_widgets.model.train import _plateaued
+
+    assert not _plateaued([{"val_loss": 3.0}, {"val_loss": 2.0}, {"val_loss": 2.5}], 2)
+    assert _plateaued([{"val_loss": 2.0}, {"val_loss": 2.1}, {"val_loss": 2.0}], 2)
+    assert not _plateaued([{"val_loss": 2.0}, {"val_loss": 2.1}], None)
+    # learning rate 0: the val loss never improves, so training stops after patience + 1 evaluations
+    config = TrainConfig(steps=50, batch_size=2, learning_rate=0.0, eval_every=2, patience=2)
+    history = fit_quietly(
+        fresh(tiny_classifier, tiny_lm), pairs, pairs, config=config, checkpoint_dir=tmp_path
+    )
+    assert history[-1]["step"] == 6 and len([r for r in history if "val_loss" in r]) == 3
+    # resuming a run that stopped trains no further
+    again = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, pairs, config=config, checkpoint_dir=tmp_path)
+    assert again == history

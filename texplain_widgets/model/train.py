@@ -46,6 +46,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     seed: int = 0
     bf16: bool | None = None  # bfloat16 autocast for the LM; None = on a GPU with native bf16 only
+    patience: int | None = None  # stop after this many evaluations without a new best val loss
 
 
 @dataclass
@@ -57,12 +58,15 @@ class CachedFeatures:
 
     features: torch.Tensor
     captions: list[str]
+    labels: list[str] | None = None  # each caption's class name, for the report card's per-class figures
 
     def __post_init__(self):
         if self.features.ndim != 2 or len(self.features) != len(self.captions):
             raise InputError(
                 f"features of shape {tuple(self.features.shape)} do not match {len(self.captions)} captions"
             )
+        if self.labels is not None and len(self.labels) != len(self.captions):
+            raise InputError(f"{len(self.labels)} labels do not match {len(self.captions)} captions")
 
 
 @torch.inference_mode()
@@ -98,6 +102,9 @@ def fit(
     cancel: Callable[[], bool] | None = None,
 ) -> list[dict]:
     """Train ``model.translator``; returns the history (step, loss, and val_loss when measured).
+
+    Training runs ``config.steps`` steps, or stops early once ``config.patience`` evaluations in
+    a row bring no new best validation loss.
 
     ``model``: a TExplain, or anything with ``translator``, ``language_model`` and ``device``
     when the features come as CachedFeatures and no ``checkpoint_dir`` is given.
@@ -140,7 +147,7 @@ def fit(
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="translator")
     try:
-        while step < config.steps:
+        while step < config.steps and not _plateaued(history, config.patience):
             if cancel is not None and cancel():
                 if directory is not None:
                     _save_state(directory, model, optimizer, scheduler, config, step, history)
@@ -159,12 +166,25 @@ def fit(
             history.append(record)
             bar.update(1)
             bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "step"})
-            if directory is not None and (step % config.checkpoint_every == 0 or step == config.steps):
+            stop = _plateaued(history, config.patience)
+            if directory is not None and (
+                stop or step % config.checkpoint_every == 0 or step == config.steps
+            ):
                 _save_state(directory, model, optimizer, scheduler, config, step, history)
+            if stop:
+                break
     finally:
         bar.close()
         translator.eval()
     return history
+
+
+def _plateaued(history: list[dict], patience: int | None) -> bool:
+    """True when the last ``patience`` val losses brought no new best (then training stops)."""
+    losses = [record["val_loss"] for record in history if "val_loss" in record]
+    if patience is None or len(losses) <= patience:
+        return False
+    return min(losses[-patience:]) >= min(losses[:-patience])
 
 
 class _Captions:
