@@ -19,6 +19,11 @@ def pairs(photo_files):
     return CaptionPairs([(path, CAPTIONS[path.stem]) for path in photo_files])
 
 
+def quick(**settings) -> TrainConfig:
+    """Training settings without the report card and the reference (each samples sentences)."""
+    return TrainConfig(report_sentences=0, reference=False, **settings)
+
+
 def fresh(tiny_classifier, tiny_lm):
     torch.manual_seed(0)
     return TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64)
@@ -26,7 +31,7 @@ def fresh(tiny_classifier, tiny_lm):
 
 def test_training_lowers_the_caption_loss(tiny_classifier, tiny_lm, pairs):
     model = fresh(tiny_classifier, tiny_lm)
-    config = TrainConfig(steps=60, batch_size=4, learning_rate=3e-3, eval_every=30)
+    config = quick(steps=60, batch_size=4, learning_rate=3e-3, eval_every=30)
     history = fit_quietly(model, pairs, pairs, config=config)
     assert [r["step"] for r in history if "val_loss" in r] == [30, 60]
     assert history[-1]["val_loss"] < 0.5 * history[0]["loss"]
@@ -36,7 +41,7 @@ def test_training_lowers_the_caption_loss(tiny_classifier, tiny_lm, pairs):
 
 
 def test_training_is_deterministic_and_resumes_exactly(tiny_classifier, tiny_lm, pairs, tmp_path):
-    config = TrainConfig(steps=8, batch_size=2, checkpoint_every=4)
+    config = quick(steps=8, batch_size=2, checkpoint_every=4)
     straight = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config)
     assert straight == fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config)
 
@@ -61,14 +66,14 @@ def test_resuming_with_other_settings_is_refused(tiny_classifier, tiny_lm, pairs
     fit_quietly(
         fresh(tiny_classifier, tiny_lm),
         pairs,
-        config=TrainConfig(steps=2, batch_size=2),
+        config=quick(steps=2, batch_size=2),
         checkpoint_dir=tmp_path,
     )
     with pytest.raises(CheckpointMismatchError, match="resume=False"):
         fit_quietly(
             fresh(tiny_classifier, tiny_lm),
             pairs,
-            config=TrainConfig(steps=3, batch_size=2),
+            config=quick(steps=3, batch_size=2),
             checkpoint_dir=tmp_path,
         )
 
@@ -82,7 +87,7 @@ def test_training_from_precomputed_features(tiny_classifier, tiny_lm, pairs):
 
     cached = compute_features(tiny_classifier, pairs)
     assert cached.features.shape == (4, tiny_classifier.feature_dim) and cached.captions == pairs.captions
-    config = TrainConfig(steps=8, batch_size=2)
+    config = quick(steps=8, batch_size=2)
     from_images = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config)
     from_features = fit_quietly(fresh(tiny_classifier, tiny_lm), cached, config=config)
     assert [r["loss"] for r in from_features] == pytest.approx([r["loss"] for r in from_images], rel=1e-5)
@@ -159,7 +164,7 @@ def test_training_stops_when_the_val_loss_stops_falling(tiny_classifier, tiny_lm
     assert _plateaued([{"val_loss": 2.0}, {"val_loss": 2.1}, {"val_loss": 2.0}], 2)
     assert not _plateaued([{"val_loss": 2.0}, {"val_loss": 2.1}], None)
     # learning rate 0: the val loss never improves, so training stops after patience + 1 evaluations
-    config = TrainConfig(steps=50, batch_size=2, learning_rate=0.0, eval_every=2, patience=2)
+    config = quick(steps=50, batch_size=2, learning_rate=0.0, eval_every=2, patience=2)
     history = fit_quietly(
         fresh(tiny_classifier, tiny_lm), pairs, pairs, config=config, checkpoint_dir=tmp_path
     )
@@ -167,3 +172,25 @@ def test_training_stops_when_the_val_loss_stops_falling(tiny_classifier, tiny_lm
     # resuming a run that stopped trains no further
     again = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, pairs, config=config, checkpoint_dir=tmp_path)
     assert again == history
+
+
+def test_fit_measures_the_report_card_and_the_reference_and_saves_them(
+    tiny_classifier, tiny_lm, pairs, tmp_path
+):
+    config = TrainConfig(steps=4, batch_size=2, report_sentences=2)
+    model = fresh(tiny_classifier, tiny_lm)
+    history = fit_quietly(model, pairs, pairs, config=config, checkpoint_dir=tmp_path)
+    card = model.report_card
+    assert card["n_captions"] == 4 and card["final_val_loss"] == round(history[-1]["val_loss"], 4)
+    assert model.reference is not None and model.reference.n_sentences > 0
+    loaded = TExplain.from_pretrained(tmp_path, language_model=tiny_lm)
+    assert loaded.report_card == card
+    assert loaded.reference.to_dict() == model.reference.to_dict()
+    # resuming the finished run measures nothing again: the saved card and reference come back
+    again = fresh(tiny_classifier, tiny_lm)
+    assert fit_quietly(again, pairs, pairs, config=config, checkpoint_dir=tmp_path) == history
+    assert again.report_card == card and again.reference.to_dict() == model.reference.to_dict()
+    # without a val split there is no card; reference=False computes no reference
+    plain = fresh(tiny_classifier, tiny_lm)
+    fit_quietly(plain, pairs, config=TrainConfig(steps=2, batch_size=2, reference=False))
+    assert plain.report_card is None and plain.reference is None

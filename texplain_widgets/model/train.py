@@ -47,6 +47,8 @@ class TrainConfig:
     seed: int = 0
     bf16: bool | None = None  # bfloat16 autocast for the LM; None = on a GPU with native bf16 only
     patience: int | None = None  # stop after this many evaluations without a new best val loss
+    report_sentences: int = 8  # sentences per held-out caption for the report card (0: no card)
+    reference: bool = True  # compute the model's language-prior reference from the training features
 
 
 @dataclass
@@ -104,7 +106,10 @@ def fit(
     """Train ``model.translator``; returns the history (step, loss, and val_loss when measured).
 
     Training runs ``config.steps`` steps, or stops early once ``config.patience`` evaluations in
-    a row bring no new best validation loss.
+    a row bring no new best validation loss. Then a TExplain gets its report card, measured on
+    ``val_pairs`` (``model.report_card``, see :mod:`.report_card`), and its language-prior
+    reference from the training features (``model.reference``, see :mod:`.reference`); both are
+    saved with the checkpoint.
 
     ``model``: a TExplain, or anything with ``translator``, ``language_model`` and ``device``
     when the features come as CachedFeatures and no ``checkpoint_dir`` is given.
@@ -122,12 +127,10 @@ def fit(
     config = config or TrainConfig()
     directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
     device = model.device
-    train = _Captions(model, _cached_features(model, train_pairs, directory, "train"), config)
-    val = (
-        _Captions(model, _cached_features(model, val_pairs, directory, "val"), config)
-        if val_pairs is not None
-        else None
-    )
+    train_features = _cached_features(model, train_pairs, directory, "train")
+    val_features = _cached_features(model, val_pairs, directory, "val") if val_pairs is not None else None
+    train = _Captions(model, train_features, config)
+    val = _Captions(model, val_features, config) if val_features is not None else None
 
     torch.manual_seed(config.seed)
     translator = model.translator.train()
@@ -140,6 +143,7 @@ def fit(
     step = 0
     if directory is not None and resume and (directory / STATE_JSON).is_file():
         step, history = _load_state(directory, model, optimizer, scheduler, config)
+    resumed_at = step
 
     bf16 = config.bf16 if config.bf16 is not None else device.type == "cuda" and native_bf16(device)
     if bf16:
@@ -176,7 +180,42 @@ def fit(
     finally:
         bar.close()
         translator.eval()
+    if step == resumed_at and directory is not None and _restore_assessment(directory, model, config):
+        return history  # a finished run resumed: its card and reference are saved already
+    if _assess(model, train_features, val_features, history, config) and directory is not None:
+        _save_state(directory, model, optimizer, scheduler, config, step, history)
     return history
+
+
+def _restore_assessment(directory: Path, model, config) -> bool:
+    """Put a finished run's saved report card and reference back on ``model``; False if missing."""
+    if not hasattr(model, "report_card"):
+        return False
+    from .reference import load_reference
+
+    card = CheckpointConfig.read(directory).extra.get("report_card")
+    reference = load_reference(directory, model)
+    if (card is None and config.report_sentences > 0) or (reference is None and config.reference):
+        return False
+    model.report_card, model.reference = card, reference
+    return True
+
+
+def _assess(model, train_features, val_features, history, config) -> bool:
+    """After training, a TExplain gets its report card (on the val captions) and its reference
+    (from the training features); returns whether anything was set."""
+    assessed = False
+    if val_features is not None and config.report_sentences > 0 and hasattr(model, "report_card"):
+        from .report_card import measure_report_card
+
+        model.report_card = measure_report_card(
+            model, val_features, history, n_sentences=config.report_sentences, seed=config.seed
+        )
+        assessed = True
+    if config.reference and hasattr(model, "compute_reference") and len(train_features.features) >= 2:
+        model.compute_reference(train_features.features, seed=config.seed)
+        assessed = True
+    return assessed
 
 
 def _plateaued(history: list[dict], patience: int | None) -> bool:
