@@ -173,6 +173,14 @@ def test_a_reference_of_other_weights_is_ignored(planted, tiny_lm, tmp_path):
         assert TExplain.from_pretrained(tmp_path / "m", language_model=tiny_lm).reference is None
 
 
+def test_the_images_method_samples_real_images_of_the_set(planted):
+    model, images, chosen, features = planted
+    reference = compute_reference(model, features, method="images", n_vectors=8, max_new_tokens=6)
+    assert reference.method == "images of the reference set" and reference.n_sentences == 64
+    # each of the 4 images twice: the planted one in a quarter of the vectors
+    assert 0.15 < reference.share("water") < 0.5
+
+
 def test_bad_reference_sets_are_refused(planted):
     model, images, chosen, features = planted
     with pytest.raises(InputError, match="at least 2"):
@@ -181,3 +189,5 @@ def test_bad_reference_sets_are_refused(planted):
         compute_reference(model, features[:, :5])
     with pytest.raises(InputError, match="feature tensor or a list"):
         compute_reference(model, "folder")
+    with pytest.raises(InputError, match="method must be"):
+        compute_reference(model, features, method="mean")

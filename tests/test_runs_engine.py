@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def test_every_image_is_stored_or_failed_and_reads_back(run, model, folder):
     direct = model.explain(first["path"], **SETTINGS)
     assert stored.sentences == direct.sentences and stored.predicted_class == direct.predicted_class
     assert stored.probability == pytest.approx(direct.probability)
-    assert stored.words.equals(direct.words)
+    assert stored.words[direct.words.columns].equals(direct.words)  # plus the run reference's columns
     with pytest.raises(InputError, match="failed to load"):
         run.explanation(int(failures["id"].iloc[0]))
 
@@ -69,7 +70,7 @@ def test_words_are_rank_words_from_the_stored_counts(run):
     for by, column in (("label", "label"), ("predicted", "class_name")):
         expected = rank_words(explanations, run.images[column].tolist(), top=None)
         got = run.words(by=by, top=None)
-        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+        pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False)
     assert run.words(by="label", top=2).groupby("group").size().tolist() == [2, 2]
     with pytest.raises(InputError, match="no groups"):
         run.words(by="group")
@@ -224,3 +225,36 @@ def test_a_killed_run_resumes_to_the_same_sentences(how, model_dir, model, tmp_p
     for i in range(12):
         assert resumed.explanation(i).sentences == whole.explanation(i).sentences
     assert len(list((out / "images").iterdir())) == len(resumed.manifest["shards"])  # no leftovers
+
+
+def test_a_run_stores_a_reference_and_its_words_carry_lift(run, model, folder, tmp_path):
+    from texplain_widgets.word_trust import add_trust
+
+    reference = run.reference  # the model has none: computed from the run's 8 readable images
+    assert reference.settings["origin"] == "run images" and reference.settings["reference_set"] == 8
+    assert reference.n_vectors == 128 and reference.settings["max_new_tokens"] == SETTINGS["max_new_tokens"]
+    words = run.words(by="label", top=None)
+    trust = ["reference_share", "lift", "share_low", "share_high", "above_prior"]
+    assert words.columns[-5:].tolist() == trust
+    images_per_label = run.images.groupby("label").size()
+    part = words[words["group"] == "landbird"]
+    sentences = int(run.images.loc[run.images["label"] == "landbird", "n_sentences"].sum())
+    expected = add_trust(
+        part[words.columns[:6]], sentences, reference, interval_n=images_per_label["landbird"]
+    )
+    pd.testing.assert_frame_equal(part, expected)  # the interval's n is the images, not the sentences
+    assert set(trust) <= set(run.explanation(int(run.images["id"].iloc[0])).words.columns)
+
+    model.reference = reference  # a model with a reference: the run stores the model's own
+    try:
+        own = explain_dataset(model, folder, tmp_path / "own", progress=False, **SETTINGS)
+    finally:
+        model.reference = None
+    assert own.reference.settings["origin"] == "model"
+    legacy = tmp_path / "legacy"  # a run written before references (the shipped demo runs): no columns
+    shutil.copytree(run.directory, legacy)
+    manifest = json.loads((legacy / "manifest.json").read_text())
+    del manifest["reference"]
+    (legacy / "manifest.json").write_text(json.dumps(manifest))
+    old = ExplanationSet.open(legacy)
+    assert old.reference is None and "lift" not in old.words(by="label").columns

@@ -17,7 +17,9 @@ from pathlib import Path
 from . import arguments
 from .errors import InputError, TExplainError
 from .model_names import DEMO_NAMES, resolve_model
+from .reference_command import add_parser as _reference_parser
 from .runs.command import add_parser as _run_parser
+from .word_lines import PRIOR_MARK, print_explanation, short_words
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +53,7 @@ def explain(args: argparse.Namespace) -> int:
         print(json.dumps([e.to_dict() for e in explanations], indent=2))
     else:
         for path, explanation in zip(paths, explanations):
-            _print_explanation(str(path), explanation, args.top)
+            print_explanation(str(path), explanation, args.top)
             print()
     return 0
 
@@ -112,13 +114,13 @@ def demo(args: argparse.Namespace) -> int:
         for i, explanation in zip(picked, explanations):
             group = world.group_names[world.groups[i]]
             verdict = "right" if explanation.predicted_class == world.labels[i] else "WRONG"
-            words = ", ".join(
-                f"{w} {s:.0%}" for w, s in explanation.words[["word", "share"]].head(args.top).values
-            )
+            words = ", ".join(short_words(explanation.words.head(args.top)))
             print(
                 f"  {group:<14} -> {explanation.class_name:<8} {explanation.probability:4.0%} {verdict:<5}  {words}"
             )
         print()
+    if any(demo[name].reference is not None for name in MODELS):
+        print(f"{PRIOR_MARK} after a word: not above the language prior (said about as often about no image)")
     return 0
 
 
@@ -174,21 +176,6 @@ def saliency(args: argparse.Namespace) -> int:
         raise InputError(f"{args.out}: cannot write the map ({err.strerror})") from err
     print(f"{args.out}: {result.method} map of {what}")
     return 0
-
-
-def _print_explanation(title: str, explanation, top: int) -> None:
-    """Prediction, then the top words in aligned columns: word, count, share of sentences."""
-    label = explanation.class_name or f"class {explanation.predicted_class}"
-    n = len(explanation.sentences)
-    print(f"{title}: {label} (p = {explanation.probability:.3f}), {n} sentences")
-    words = explanation.words.head(top)
-    if words.empty:
-        print("  no words: every sentence was empty or stop words only")
-        return
-    width = max(len("word"), *map(len, words["word"]))
-    print(f"  {'word':<{width}}  count   share")
-    for word, count, share in zip(words["word"], words["count"], words["share"]):
-        print(f"  {word:<{width}}  {count:>5}  {share:>6.1%}")
 
 
 def _image_paths(names: list[str]) -> list[Path]:
@@ -366,7 +353,15 @@ def _demo_parser(commands) -> None:
 
 
 #: One function per command, each adding its subparser; a new command adds its own here.
-COMMANDS = (_explain_parser, _train_parser, _inspect_parser, _saliency_parser, _demo_parser, _run_parser)
+COMMANDS = (
+    _explain_parser,
+    _train_parser,
+    _inspect_parser,
+    _saliency_parser,
+    _demo_parser,
+    _run_parser,
+    _reference_parser,
+)
 
 
 def _parser() -> argparse.ArgumentParser:

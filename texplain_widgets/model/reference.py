@@ -33,6 +33,8 @@ __all__ = ["REFERENCE", "Reference", "compute_reference", "translator_fingerprin
 REFERENCE = "reference.json"  # its file in a checkpoint directory
 FORMAT = "texplain-reference/1"
 METHOD = "coordinate-shuffled features"
+#: ``method`` of :func:`compute_reference` -> the name a Reference records.
+METHODS = {"shuffled": METHOD, "images": "images of the reference set"}
 CLASSIFY_CHUNK = 64
 
 
@@ -122,16 +124,25 @@ def compute_reference(
     temperature: float = 1.0,
     max_new_tokens: int = 20,
     batch_size: int | None = None,
+    method: str = "shuffled",
 ) -> Reference:
     """The reference word distribution of a TExplain from a reference set.
 
     ``features_or_images``: the classifier's features of the set, an (N, D) tensor (N >= 2), or
     images (anything :meth:`TExplain.explain` accepts, in a list), classified first.
+    ``method``: ``"shuffled"`` (the default, see the module's docstring) or ``"images"``: the
+    vectors are ``n_vectors`` real images of the set (without replacement while there are
+    enough), so the reference is what the model says about a typical image of the set.
     """
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     features = reference_features(model, features_or_images)
     if n_vectors < 1 or sentences_per_vector < 1:
         raise InputError("n_vectors and sentences_per_vector must be at least 1")
-    vectors = shuffled_vectors(features, n_vectors, seed)
+    if method == "shuffled":
+        vectors = shuffled_vectors(features, n_vectors, seed)
+    else:
+        vectors = features[_draw_rows(len(features), n_vectors, seed)]
     settings = SamplingSettings(sentences_per_vector, top_p, temperature, max_new_tokens, seed, batch_size)
     with torch.inference_mode():
         prefixes = model.translator(vectors.to(model.device))
@@ -146,7 +157,7 @@ def compute_reference(
         "reference_set": int(features.shape[0]),
         "translator_fingerprint": translator_fingerprint(model),
     }
-    return Reference(table, len(sentences), n_vectors, METHOD, recorded)
+    return Reference(table, len(sentences), n_vectors, METHODS[method], recorded)
 
 
 def reference_features(model, features_or_images) -> torch.Tensor:
@@ -171,6 +182,12 @@ def reference_features(model, features_or_images) -> torch.Tensor:
             f"the reference set needs at least 2 images (32 or more is better), got {len(features)}"
         )
     return features
+
+
+def _draw_rows(n_rows: int, n: int, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.cat([torch.randperm(n_rows, generator=generator) for _ in range(-(-n // n_rows))])
+    return order[:n]
 
 
 def shuffled_vectors(features: torch.Tensor, n_vectors: int, seed: int) -> torch.Tensor:

@@ -19,6 +19,7 @@ from ..model.generate import SamplingSettings
 from .chunk import explain_items
 from .explanation_set import ExplanationSet
 from .models import describe_model, load_model, model_source
+from .reference import run_reference
 from .sources import Item, Source, resolve_source
 from .store import StoreWriter
 from .tables import chunk_tables
@@ -57,7 +58,9 @@ def explain_dataset(
     ``workers`` Ray actors (default one per GPU, else one), on the cluster at ``address``
     when given; with the local engine ``workers`` sets torch's threads and ``device`` (e.g.
     ``"cuda"``) moves the model. ``on_chunk(stored, total)`` runs after every shard.
-    Unreadable images go to the failures table; ``progress`` shows a tqdm bar.
+    Unreadable images go to the failures table; ``progress`` shows a tqdm bar. The model's
+    reference word distribution (or one from the run's images, see :mod:`.reference`) is stored
+    in the manifest, for the lift and above_prior columns of the run's word tables.
     """
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -85,6 +88,9 @@ def explain_dataset(
     with StoreWriter(out_dir, head, overwrite=overwrite) as writer:
         for line in writer.dropped:
             print(f"texplain: damaged shard dropped, its images are explained again: {line}")
+        reference = run_reference(model, source, settings, writer.manifest.get("reference"))
+        if reference is not None:
+            writer.record("reference", reference)
         done = writer.done_ids()
         chunks = pending_chunks(source, done, chunk_size)
         total, stored = len(source), len(done)

@@ -61,6 +61,13 @@ class ExplanationSet:
         """The sampling settings of the run."""
         return dict(self.manifest["sampling"])
 
+    @cached_property
+    def reference(self):
+        """The reference word distribution stored with the run (:mod:`.reference`), or None."""
+        from .reference import stored_reference
+
+        return stored_reference(self.manifest)
+
     def summary(self) -> str:
         """A line on what is stored, and where to read why images failed."""
         total = self.manifest["source"]["n_images"]
@@ -102,13 +109,17 @@ class ExplanationSet:
             class_name=row["class_name"],
             image=row["path"],
             settings=self.settings,
+            reference=self.reference,
         )
 
     def words(self, by: str = "predicted", *, prior_strength: float = 1000.0, top: int | None = 10):
         """Words most associated with each predicted class, label or group, against the others.
 
         The log-odds ranking of :func:`~texplain_widgets.rank_words` (same columns: group,
-        word, count, share, log_odds, z), from the stored per-image word counts.
+        word, count, share, log_odds, z), from the stored per-image word counts. A run with a
+        :attr:`reference` adds reference_share, lift, share_low, share_high and above_prior
+        (:func:`~texplain_widgets.word_trust.add_trust`), the interval's n the group's number
+        of images, not sentences: an image's sentences are not independent draws across images.
         """
         from ..analysis import rank_counts
 
@@ -121,7 +132,16 @@ class ExplanationSet:
             FROM words w JOIN keyed k ON w.image_id = k.id JOIN totals t ON t.g = k.g
             GROUP BY 1, 2"""
         )
-        return rank_counts(counts, prior_strength=prior_strength, top=top)
+        ranked = rank_counts(counts, prior_strength=prior_strength, top=top)
+        if self.reference is None:
+            return ranked
+        from ..word_trust import add_trust
+
+        sizes = self._query(
+            f"SELECT {key} AS g, sum(n_sentences) AS n, count(*) AS m FROM images WHERE {key} IS NOT NULL GROUP BY 1"
+        ).set_index("g")
+        n, m = ranked["group"].map(sizes["n"]), ranked["group"].map(sizes["m"])
+        return add_trust(ranked, n.to_numpy(), self.reference, interval_n=m.to_numpy())
 
     def images_with(self, word: str) -> pd.DataFrame:
         """Images whose sentences use ``word`` (a stored lemma, or any spelling: see

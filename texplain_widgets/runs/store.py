@@ -237,6 +237,10 @@ class StoreWriter:
             files[table] = {"bytes": size, "rows": data.num_rows}
         self._save({**self.manifest, "shards": [*shards, {"part": part, "files": files}]})
 
+    def record(self, key: str, value) -> None:
+        """Set one more manifest entry (a JSON value), e.g. the run's ``reference``."""
+        self._save({**self.manifest, key: value})
+
     def finish(self, complete: bool) -> None:
         self._save({**self.manifest, "complete": complete})
 

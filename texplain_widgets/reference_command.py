@@ -1,0 +1,75 @@
+"""``texplain reference DIR --images FOLDER``: compute a saved model's reference word distribution.
+
+Writes ``DIR/reference.json`` (see :mod:`texplain_widgets.model.reference`), so that old
+checkpoints, saved before references, get lift and above_prior columns in every word table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from . import arguments
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``reference`` command to the ``texplain`` parser's subparsers."""
+    parser = subparsers.add_parser(
+        "reference",
+        help="compute a saved model's reference word distribution (DIR/reference.json)",
+        description="Sample sentences from the translator applied to coordinate-shuffled features of "
+        "the images in --images (the language prior: what the model says about no image) and write "
+        "their word table to DIR/reference.json; explanations of the model then show each word's lift.",
+    )
+    parser.set_defaults(command=run)
+    parser.add_argument("model", metavar="DIR", help="a folder saved by TExplain.save_pretrained")
+    text = "the reference set: a folder of images (subfolders too), e.g. the training or validation images"
+    parser.add_argument("--images", required=True, metavar="FOLDER", help=text)
+    for flag, default, what in (
+        ("--vectors", 128, "shuffled feature vectors"),
+        ("--sentences", 8, "sentences per vector"),
+    ):
+        parser.add_argument(
+            flag,
+            type=arguments.positive_int,
+            default=default,
+            metavar="N",
+            help=f"{what} (default %(default)s)",
+        )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="shuffling and sampling seed (default 0)"
+    )
+    parser.add_argument(
+        "--device", default="auto", metavar="DEVICE", help="cpu, cuda, cuda:N or auto (default)"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute the reference of the model in ``args.model`` and save it there."""
+    from .data.images import list_images, load_image
+    from .errors import InputError
+    from .model.texplain import TExplain
+
+    directory, folder = Path(args.model), Path(args.images)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder of images")
+    paths = list_images(folder, recursive=True)
+    images = [load_image(path) for path in paths]
+    model = TExplain.from_pretrained(directory).to(arguments.device(args.device))
+    start = time.perf_counter()
+    reference = model.compute_reference(
+        images,
+        n_vectors=args.vectors,
+        sentences_per_vector=args.sentences,
+        seed=args.seed,
+        method=args.method,
+    )
+    path = reference.save(directory)
+    top = ", ".join(f"{w} {s:.0%}" for w, s in reference.words[["word", "share"]].head(8).values)
+    print(
+        f"{path}: {reference.n_sentences} sentences from {len(images)} images in {time.perf_counter() - start:.0f} s"
+    )
+    print(f"  the prior's words: {top}")
+    return 0
