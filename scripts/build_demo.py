@@ -11,8 +11,9 @@ Stages (each reads what the one before wrote to --build, default build/demo):
                cached features (TRANSLATOR and TRAINING settings: until the val loss stops
                falling; resumable, each in --build/translator-NAME/; run one process per model
                with --models NAME to use both cores)
-  package      save both TExplains, fp16, with demo.DISPLAY in their config.json, into
-               texplain_widgets/demo/weights/ and print figures
+  package      measure each translator's report card (val split) and language-prior reference
+               (caption split features), save both TExplains, fp16, with demo.DISPLAY in their
+               config.json, into texplain_widgets/demo/weights/ and print the cards
   runs         both demo classifiers over the test split into texplain_widgets/demo/runs/
                (64 sentences per image, seed 0: what `texplain run demo --model demo` writes)
 """
@@ -35,6 +36,7 @@ from texplain_widgets.model.train import CachedFeatures, TrainConfig, compute_fe
 from texplain_widgets.model.translator import Translator, TranslatorConfig
 
 MODELS = ("biased", "balanced")
+REPORT_SENTENCES = 8  # sentences per val image for the report card
 TRANSLATOR = {"prefix_length": 10, "hidden_dim": 512}
 # Up to 1500 steps x 48 captions (18 epochs of the caption split), stopping once 4 evaluations
 # (200 steps) bring no new best val loss; bf16 autocast (native on this project's EPYC).
@@ -107,22 +109,33 @@ def translators(build: Path, args) -> None:
 
 
 def package(build: Path, args) -> None:
+    """Each trained translator with its report card (on the val split) and its language-prior
+    reference (from the caption split's features), saved fp16 into the package."""
+    from texplain_widgets.model.report_card import format_report_card, measure_report_card
+
     lm = FrozenLanguageModel.from_pretrained("smollm2")
+    cached = load_file(build / "features.safetensors")
+    captions = json.loads((build / "captions.json").read_text())
     metrics_file = build / "metrics.json"
     metrics = json.loads(metrics_file.read_text())["results"] if metrics_file.is_file() else {}
-    for name in MODELS:
-        model = TExplain.from_pretrained(build / f"translator-{name}", language_model=lm)
+    for name in args.models:
+        directory = build / f"translator-{name}"
+        model = TExplain.from_pretrained(directory, language_model=lm)
         model.display = DISPLAY  # GradCAM on layer3
+        history = json.loads((directory / "trainer_state.json").read_text())["history"]
+        val = CachedFeatures(cached[f"{name}.val"].float(), captions["val"], captions["val_labels"])
+        start = time.perf_counter()
+        model.report_card = measure_report_card(model, val, history, n_sentences=REPORT_SENTENCES)
+        model.compute_reference(cached[f"{name}.train"].float())
         model.save_pretrained(WEIGHTS / name, dtype=torch.float16)
-        trained = json.loads((build / f"translator-{name}.json").read_text())
         test = metrics.get(name, {}).get("test")
-        accuracy = (
-            f"test accuracy {test['accuracy']:.1%}, worst group {test['worst_group_accuracy']:.1%} "
-            f"({test['worst_group']}); "
-            if test
-            else ""
-        )
-        print(f"{name:<9} {accuracy}translator val loss {trained['history'][-1]['val_loss']:.3f}")
+        if test:
+            print(
+                f"{name}: test accuracy {test['accuracy']:.1%}, worst group "
+                f"{test['worst_group_accuracy']:.1%} ({test['worst_group']})"
+            )
+        print(f"{name} ({time.perf_counter() - start:.0f} s for the card and the reference):")
+        print(format_report_card(model.report_card))
     size = sum(f.stat().st_size for f in WEIGHTS.rglob("*") if f.is_file())
     print(f"saved to {WEIGHTS} ({size / 1e6:.1f} MB)")
 

@@ -30,7 +30,7 @@ case "${1:-tests}" in
   demo)
     # unbuffered and unfiltered: a run cut off by its time limit still shows how far it got
     python3 -u scripts/build_demo.py translators --build build/demo --no-progress --steps "${STEPS:-120}"
-    cp build/demo/translator-*.safetensors build/demo/translator-*.json "${OUT:-/tmp}/"
+    cp -r build/demo/translator-* "${OUT:-/tmp}/"  # each translator-NAME/ checkpoint and its .json
     ;;
   bench)
     # unbuffered, filtered line by line: a run cut off by its time limit still shows how far it got;
