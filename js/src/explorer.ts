@@ -16,6 +16,10 @@ export interface Word {
   word: string;
   count: number;
   share: number;
+  /** With the model's reference: false for a word not above the language prior (drawn pale). */
+  above_prior?: boolean;
+  /** With the model's reference: why it is pale, or its lift. */
+  note?: string;
 }
 
 export type Status = "idle" | "running" | "done" | "cancelled" | "error";
@@ -267,10 +271,10 @@ export function render({ model, el }: Pick<RenderProps<ExplorerModel>, "model" |
           "button",
           {
             type: "button",
-            class: entry.word === selected ? "tx-word tx-selected" : "tx-word",
+            class: ["tx-word", entry.word === selected ? "tx-selected" : "", entry.above_prior === false ? "tx-prior" : ""].filter(Boolean).join(" "),
             role: "listitem",
             "aria-pressed": entry.word === selected ? "true" : "false",
-            title: `${entry.count} times, in ${percent(entry.share)} of the sentences`,
+            title: `${entry.count} times, in ${percent(entry.share)} of the sentences${entry.note ? `; ${entry.note}` : ""}`,
           },
           h("span", { class: "tx-label" }, entry.word),
           h("span", { class: "tx-track" }, bar),

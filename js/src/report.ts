@@ -40,7 +40,7 @@ export interface Stored {
   probability?: number;
   sentences?: MarkedSentence[];
   n_sentences?: number;
-  words?: { word: string; count: number; share: number }[];
+  words?: { word: string; count: number; share: number; above_prior?: boolean; note?: string }[];
   maps?: string;
 }
 
@@ -222,7 +222,9 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
       h(
         "div",
         { class: "tx-stored-words" },
-        ...(s.words ?? []).map((w) => h("span", { class: "tx-word" }, `${w.word} ${percent(w.share)}`)),
+        ...(s.words ?? []).map((w) =>
+          h("span", { class: w.above_prior === false ? "tx-word tx-prior" : "tx-word", ...(w.note ? { title: w.note } : {}) }, `${w.word} ${percent(w.share)}`),
+        ),
       ),
       h("div", { class: "tx-stored-title" }, `Stored sentences (${s.n_sentences ?? 0})`),
       h("ol", { class: "tx-stored-sentences" }, ...(s.sentences ?? []).map((sentence) => h("li", {}, highlighted(sentence)))),

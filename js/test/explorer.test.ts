@@ -110,6 +110,20 @@ describe("Explorer view", () => {
     expect(el.querySelectorAll(".tx-word")).toHaveLength(1);
   });
 
+  it("draws a word not above the language prior pale, the reason in its title", () => {
+    const note = "not above the language prior: 31% of reference sentences vs 34% here (lift 1.1)";
+    const { el } = mount({
+      words: [
+        { word: "photo", count: 40, share: 0.34, above_prior: false, note },
+        { word: "grass", count: 30, share: 0.3, above_prior: true, note: "above the language prior" },
+      ],
+    });
+    const [photo, grass] = [...el.querySelectorAll<HTMLButtonElement>(".tx-word")];
+    expect(photo.classList.contains("tx-prior")).toBe(true);
+    expect(photo.title).toContain(note);
+    expect(grass.classList.contains("tx-prior")).toBe(false);
+  });
+
   it("selects a word on click, saves it, and unselects it on a second click", () => {
     const { el, model } = mount();
     const bird = [...el.querySelectorAll<HTMLButtonElement>(".tx-word")][1];

@@ -181,7 +181,7 @@ class Explorer(ExplorerTraits):
         with self.hold_sync():
             self.n_generated = done
             self.progress = done / total
-            self.words = word_records(texts, self.n_words)
+            self.words = word_records(texts, self.n_words, reference=self._reference)
             self._set_sentences(texts, self.selected_word)
 
     # -- glue -----------------------------------------------------------------------------
@@ -249,7 +249,13 @@ class Explorer(ExplorerTraits):
             class_name=name,
             image=path,
             settings=settings,
+            reference=self._reference,
         )
+
+    @property
+    def _reference(self):
+        """The model's reference word distribution (words not above it are greyed), or None."""
+        return getattr(self.texplain, "reference", None)
 
     def _set_sentences(self, texts: list[str], word: str) -> None:
         """Show up to ``max_sentences`` of ``texts``, those with ``word`` first and its tokens marked."""
@@ -320,7 +326,8 @@ class Explorer(ExplorerTraits):
         name = change["name"]
         if name in ("n_words", "max_sentences"):
             done = self._explanation is not None and self.status != "running"
-            self.words = word_records(self._partial, self.n_words, self._explanation.words if done else None)
+            table = self._explanation.words if done else None
+            self.words = word_records(self._partial, self.n_words, table, self._reference)
         if name in ("selected_word", "n_words", "max_sentences"):
             self._set_sentences(self._partial, self.selected_word)
         if name in ("saliency_method", "method_options"):

@@ -3,6 +3,8 @@
 :func:`ranked_chart` builds the chart (also used for static exports); :class:`RankedChart` shows
 it live as a :class:`~.chart_theme.ThemedChart` (offline, following JupyterLab's theme). A click
 on a bar of either chart selects the word in both; ``selected_word`` follows clicks both ways.
+With the run's reference, words not above the language prior are pale, the tooltip gives each
+word's lift and why, and ``hide_prior`` leaves them out.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import altair as alt
 import traitlets as t
 
 from .chart_theme import ThemedChart
+from .word_chart import bar_colour
 
 SELECTED = "#1976d2"
 OTHER = "#9e9e9e"
@@ -20,15 +23,18 @@ PICK = "pick"
 
 
 def ranked_chart(
-    words: list[dict], selected: str = "", *, title: str = "", width: int = 150
+    words: list[dict], selected: str = "", *, title: str = "", width: int = 150, hide_prior: bool = False
 ) -> alt.TopLevelMixin:
     """One row per group of ``words`` (records ``{"group", "word", "z", "share", "count"}``): its
     words by z on the left, their share of the group's sentences on the right; a click selects a
-    word (selection ``pick``), the ``selected`` word highlighted in every row."""
+    word (selection ``pick``), the ``selected`` word highlighted in every row. Records with
+    ``lift`` show it in the tooltip; those with ``above_prior`` false are pale (or left out with
+    ``hide_prior``), their ``note`` in the tooltip."""
     pick = alt.selection_point(name=PICK, fields=["word"], on="click", empty=False)
     current = alt.param(name="selected", value=selected)
-    base = alt.Chart(alt.Data(values=[dict(w) for w in words]))
-    colour = alt.condition(alt.datum.word == current, alt.value(SELECTED), alt.value(OTHER))
+    records = [dict(w) for w in words if not (hide_prior and w.get("above_prior") is False)]
+    base = alt.Chart(alt.Data(values=records))
+    colour = bar_colour(current)
     tooltip = [
         alt.Tooltip("group:N"),
         alt.Tooltip("word:N"),
@@ -36,6 +42,8 @@ def ranked_chart(
         alt.Tooltip("share:Q", format=".1%"),
         alt.Tooltip("count:Q", title="times"),
     ]
+    if any("lift" in r for r in records):
+        tooltip += [alt.Tooltip("lift:Q", format=".1f"), alt.Tooltip("note:N", title="prior")]
     order = alt.EncodingSortField("z", order="descending")
     row = alt.Row(
         "group:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold")
@@ -72,6 +80,7 @@ class RankedChart(ThemedChart):
 
     words = t.List(t.Dict())
     selected_word = t.Unicode("")
+    hide_prior = t.Bool(False)
 
     def __init__(self, words: list[dict] | None = None, selected_word: str = "", **kwargs):
         self._drawn: list[dict] | None = list(words or [])  # the words the chart shows
@@ -88,12 +97,12 @@ class RankedChart(ThemedChart):
         if chosen:  # a click off the bars keeps the word (the grid stays)
             self.selected_word = str(chosen[0].get("word", ""))
 
-    @t.observe("words")
+    @t.observe("words", "hide_prior")
     def _on_words(self, change) -> None:
-        if change["new"] == self._drawn:
+        if change["name"] == "words" and change["new"] == self._drawn:
             return
-        self._drawn = list(change["new"])
-        self.chart = ranked_chart(change["new"], self.selected_word)
+        self._drawn = list(self.words)
+        self.chart = ranked_chart(self._drawn, self.selected_word, hide_prior=self.hide_prior)
         self._watch_selection()
 
     @t.observe("selected_word")

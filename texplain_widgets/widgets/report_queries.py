@@ -54,18 +54,23 @@ def model_mismatch(run: ExplanationSet, model) -> list[str]:
 
 def ranked_words(run: ExplanationSet, by: str, top: int) -> list[dict]:
     """The ``top`` words of each class, label or group by log-odds z, as records
-    ``{"group", "word", "z", "share", "count"}`` of plain Python types."""
+    ``{"group", "word", "z", "share", "count"}`` of plain Python types; a run with a reference
+    adds ``reference_share``, ``lift``, ``above_prior`` and ``note`` (see :mod:`~texplain_widgets.word_trust`)."""
+    from ..word_trust import prior_note
+
     table = run.words(by=by, top=top)
-    return [
-        {
-            "group": str(r.group),
-            "word": str(r.word),
-            "z": float(r.z),
-            "share": float(r.share),
-            "count": int(r.count),
-        }
-        for r in table.itertuples(index=False)
-    ]
+    trust = "lift" in table
+    records = []
+    for r in table.itertuples(index=False):
+        record = {"group": str(r.group), "word": str(r.word), "z": float(r.z), "share": float(r.share)}
+        record["count"] = int(r.count)
+        if trust:
+            record.update(
+                reference_share=float(r.reference_share), lift=float(r.lift), above_prior=bool(r.above_prior)
+            )
+            record["note"] = prior_note(record)
+        records.append(record)
+    return records
 
 
 class WordIndex:

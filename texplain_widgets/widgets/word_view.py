@@ -5,22 +5,35 @@ Pure functions of texts and tables (no widget state), so the Explorer and a test
 
 from __future__ import annotations
 
+from ..word_trust import add_trust, prior_note
 from ..words import word_spans, word_table
 
 __all__ = ["marked_sentences", "word_records"]
 
 
-def word_records(texts: list[str], n: int, table=None) -> list[dict]:
-    """The top ``n`` words of ``table`` (by default the word table of ``texts``) as JSON records
-    ``{"word", "count", "share"}`` of plain Python types."""
-    if table is None:
-        table = word_table(texts) if texts else None
+def word_records(texts: list[str], n: int, table=None, reference=None) -> list[dict]:
+    """The top ``n`` words of ``table`` (by default the word table of ``texts``, against
+    ``reference`` when given) as JSON records ``{"word", "count", "share"}`` of plain Python
+    types; a table with trust columns adds ``reference_share``, ``lift``, ``above_prior`` and
+    ``note`` (the tooltip line, :func:`~texplain_widgets.word_trust.prior_note`)."""
+    if table is None and texts:
+        table = word_table(texts)
+        if reference is not None:
+            table = add_trust(table, len(texts), reference)
     if table is None:
         return []
-    return [
-        {"word": str(row.word), "count": int(row.count), "share": float(row.share)}
-        for row in table.head(n).itertuples(index=False)
-    ]
+    records = []
+    for row in table.head(n).itertuples(index=False):
+        record = {"word": str(row.word), "count": int(row.count), "share": float(row.share)}
+        if "lift" in table:
+            record.update(
+                reference_share=float(row.reference_share),
+                lift=float(row.lift),
+                above_prior=bool(row.above_prior),
+            )
+            record["note"] = prior_note(record)
+        records.append(record)
+    return records
 
 
 def marked_sentences(texts: list[str], lemma: str, limit: int) -> list[dict]:
