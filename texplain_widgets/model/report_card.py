@@ -202,7 +202,7 @@ def format_report_card(card: dict | None) -> str:
     per_class = card.get("per_class") or {}
     if per_class:
         width = max(len("class"), *map(len, per_class))
-        lines.append(f"  by {card.get('classes_from') or 'class'}:")
+        lines.append("  by predicted class:" if card.get("classes_from") == "predicted" else "  by class:")
         lines.append(f"  {'class':<{width}}  captions  recall  recall_any  precision")
         for name, row in per_class.items():
             figures = [_percent(row.get(m)) for m in METRICS]
