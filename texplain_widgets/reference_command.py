@@ -18,16 +18,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "reference",
         help="compute a saved model's reference word distribution (DIR/reference.json)",
-        description="Sample sentences from the translator applied to coordinate-shuffled features of "
-        "the images in --images (the language prior: what the model says about no image) and write "
-        "their word table to DIR/reference.json; explanations of the model then show each word's lift.",
+        description="Sample sentences from the translator applied to the features of images in --images "
+        "(what the model says about any image of the set) and write their word table to "
+        "DIR/reference.json; explanations of the model then show each word's lift.",
     )
     parser.set_defaults(command=run)
     parser.add_argument("model", metavar="DIR", help="a folder saved by TExplain.save_pretrained")
     text = "the reference set: a folder of images (subfolders too), e.g. the training or validation images"
     parser.add_argument("--images", required=True, metavar="FOLDER", help=text)
     for flag, default, what in (
-        ("--vectors", 128, "shuffled feature vectors"),
+        ("--vectors", 128, "images of the set, each a feature vector"),
         ("--sentences", 8, "sentences per vector"),
     ):
         parser.add_argument(
@@ -38,7 +38,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             help=f"{what} (default %(default)s)",
         )
     parser.add_argument(
-        "--seed", type=int, default=0, metavar="S", help="shuffling and sampling seed (default 0)"
+        "--seed", type=int, default=0, metavar="S", help="drawing and sampling seed (default 0)"
+    )
+    parser.add_argument(
+        "--method",
+        choices=["images", "shuffled"],
+        default="images",
+        help="the set's images (default) or coordinate-shuffled features, for comparison",
     )
     parser.add_argument(
         "--device", default="auto", metavar="DEVICE", help="cpu, cuda, cuda:N or auto (default)"

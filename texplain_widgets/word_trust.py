@@ -17,8 +17,8 @@ for one image's table ``n`` = its sentences and the interval is exact for that i
 dataset they are not: the sentences of one image share its prefix, a cluster. With m images of s
 sentences each, the variance of the pooled share is ``(var_between + E[p(1-p)] / s) / m``, which
 lies between ``p(1-p) / (m s)`` (all sentences independent: optimistic) and ``p(1-p) / m`` (one
-draw per image). Dataset tables (:meth:`ExplanationSet.words`) and the reference (N shuffled
-feature vectors of a few sentences each) therefore use their number of images / vectors as
+draw per image). Dataset tables (:meth:`ExplanationSet.words`) and the reference (N feature
+vectors of a few sentences each) therefore use their number of images / vectors as
 ``n``: a conservative interval, never an optimistic one.
 """
 
