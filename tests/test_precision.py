@@ -48,7 +48,9 @@ def test_training_in_bf16_on_an_emulating_cpu_warns_once(cpu, tiny_classifier, t
     model = TExplain(tiny_classifier, tiny_lm, prefix_length=4, hidden_dim=64)
 
     def train(bf16):
-        return lambda: model.fit(pairs, config=TrainConfig(steps=1, batch_size=2, bf16=bf16, reference=False), progress=False)
+        return lambda: model.fit(
+            pairs, config=TrainConfig(steps=1, batch_size=2, bf16=bf16, reference=False), progress=False
+        )
 
     cpu()
     assert not precision.native_bf16("cpu")
