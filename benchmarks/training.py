@@ -42,21 +42,13 @@ class _Model:
 def old_loss(captions: _Captions, indices: torch.Tensor) -> torch.Tensor:
     """The step's loss as it was before: HF's labels loss over every position, with a mask."""
     model, lm = captions.model, captions.model.language_model
-    rows = [captions.tokens[i] for i in indices.tolist()]
-    width = max(len(row) for row in rows)
-    ids = torch.zeros(len(rows), width, dtype=torch.long)
-    mask = torch.zeros(len(rows), width, dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
+    ids, mask = captions.padded(indices)
     prefix = model.translator(captions.features[indices])
     k = prefix.shape[1]
     inputs = torch.cat([prefix, lm.embed(ids).to(prefix.dtype)], dim=1).to(lm.dtype)
     attention = torch.cat([torch.ones_like(mask[:, :1]).expand(-1, k), mask], dim=1)
-    labels = torch.cat(
-        [torch.full_like(ids[:, :1], -100).expand(-1, k), ids.masked_fill(mask == 0, -100)], dim=1
-    )
-    return lm.model(inputs_embeds=inputs, attention_mask=attention, labels=labels).loss
+    labels = torch.cat([torch.full_like(ids[:, :1], -100).expand(-1, k), ids.masked_fill(~mask, -100)], dim=1)
+    return lm.model(inputs_embeds=inputs, attention_mask=attention.long(), labels=labels).loss
 
 
 def random_batch(n: int, size: int, step: int) -> torch.Tensor:

@@ -98,17 +98,12 @@ def test_training_from_precomputed_features(tiny_classifier, tiny_lm, pairs):
 def hf_caption_loss(captions, indices):
     """The reference: HF's own labels loss over every position, with an attention mask."""
     lm = captions.model.language_model
-    rows = [captions.tokens[i] for i in indices.tolist()]
-    width = max(len(row) for row in rows)
-    ids = torch.zeros(len(rows), width, dtype=torch.long)
-    mask = torch.zeros(len(rows), width, dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
+    ids, mask = captions.padded(indices)
     prefix = captions.model.translator(captions.features[indices])
     k = prefix.shape[1]
     inputs = torch.cat([prefix, lm.embed(ids)], dim=1)
-    attention = torch.cat([torch.ones(len(rows), k, dtype=torch.long), mask], dim=1)
-    labels = torch.cat([torch.full((len(rows), k), -100), ids.masked_fill(mask == 0, -100)], dim=1)
+    attention = torch.cat([torch.ones(len(ids), k, dtype=torch.long), mask.long()], dim=1)
+    labels = torch.cat([torch.full((len(ids), k), -100), ids.masked_fill(~mask, -100)], dim=1)
     return lm.model(inputs_embeds=inputs, attention_mask=attention, labels=labels).loss
 
 

@@ -256,18 +256,22 @@ class _Captions:
         pool = pool[torch.argsort(self.lengths[pool], stable=True)].view(-1, size)
         return pool[served[pool_index][within]]
 
+    def padded(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The captions' token ids, right-padded with 0, and the mask of real tokens."""
+        rows = [self.tokens[i] for i in indices.tolist()]
+        ids = torch.zeros(len(rows), max(len(row) for row in rows), dtype=torch.long)
+        mask = torch.zeros(ids.shape, dtype=torch.bool)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = torch.tensor(row)
+            mask[i, : len(row)] = True
+        return ids, mask
+
     def loss(self, indices: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy of the captions' tokens (and their end token) given the prefix."""
         device = self.model.device
         language_model = self.model.language_model
-        rows = [self.tokens[i] for i in indices.tolist()]
-        width = max(len(row) for row in rows)
-        ids = torch.zeros(len(rows), width, dtype=torch.long)
-        mask = torch.zeros(len(rows), width, dtype=torch.bool)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)] = torch.tensor(row)
-            mask[i, : len(row)] = True
-        ids, mask = ids.to(device), mask.to(device)
+        ids, mask = (tensor.to(device) for tensor in self.padded(indices))
+        width = ids.shape[1]
         prefix = self.model.translator(self.features[indices].to(device))
         k = prefix.shape[1]
         inputs = torch.cat([prefix, language_model.embed(ids).to(prefix.dtype)], dim=1)
