@@ -4,11 +4,13 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
 from texplain_widgets.cli import main
 from texplain_widgets.errors import InputError
+from texplain_widgets.model.reference import Reference
 from texplain_widgets.model.report_card import (
     format_report_card,
     measure_report_card,
@@ -145,6 +147,7 @@ def test_inspect_prints_the_card_and_an_old_checkpoint_still_inspects(texplain, 
     assert main(["inspect", str(old)]) == 0
     out = capsys.readouterr().out
     assert "test_resnet" in out and "landbird" in out and "report card: none" in out
+    assert "reference: none" in out
     card = score_sentences(CAPTIONS, SENTENCES, ["kite", "balloon"]) | {"final_val_loss": 2.75}
     texplain.report_card = card
     try:
@@ -155,6 +158,12 @@ def test_inspect_prints_the_card_and_an_old_checkpoint_still_inspects(texplain, 
     out = capsys.readouterr().out
     assert "report card: recall 33%, precision 67% on 2 held-out captions; val loss 2.750" in out
     assert "kite" in out and "balloon" in out
+    words = pd.DataFrame({"word": ["photo", "kite"], "count": [30, 10], "share": [0.3, 0.1]})
+    Reference(words, 100, 20, "images of the reference set").save(new)
+    assert main(["inspect", str(new)]) == 0
+    assert "reference: 100 sentences from 20 images of the reference set: photo 30%, kite 10%" in (
+        capsys.readouterr().out
+    )
     assert main(["inspect", str(tmp_path / "nothing")]) == 2
     assert "not a saved TExplain" in capsys.readouterr().err
 

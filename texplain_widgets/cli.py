@@ -140,7 +140,23 @@ def inspect(args: argparse.Namespace) -> int:
     print(f"  language model: {lm.get('source')} (width {lm.get('embed_dim')})")
     print("  translator: " + ", ".join(f"{k} {v}" for k, v in config.get("translator", {}).items()))
     print(format_report_card(config.get("report_card")))
+    print(_reference_line(directory))
     return 0
+
+
+def _reference_line(directory: Path) -> str:
+    """What reference.json says the model says about any image, or that it has none."""
+    from .model.reference import Reference
+
+    reference = Reference.load(directory)
+    if reference is None:
+        return (
+            "reference: none (word tables show no lift; add one with texplain reference DIR --images FOLDER)"
+        )
+    top = ", ".join(f"{w} {s:.0%}" for w, s in reference.words[["word", "share"]].head(8).values)
+    return (
+        f"reference: {reference.n_sentences} sentences from {reference.n_vectors} {reference.method}: {top}"
+    )
 
 
 def _model_directory(name: str) -> Path:
