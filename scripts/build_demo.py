@@ -111,7 +111,7 @@ def translators(build: Path, args) -> None:
 def package(build: Path, args) -> None:
     """Each trained translator with its report card (on the val split) and its language-prior
     reference (from the caption split's features), saved fp16 into the package."""
-    from texplain_widgets.model.report_card import format_report_card, measure_report_card
+    from texplain_widgets.model.report_card import format_report_card, held_out_sentences, measure_report_card
 
     lm = FrozenLanguageModel.from_pretrained("smollm2")
     cached = load_file(build / "features.safetensors")
@@ -125,7 +125,12 @@ def package(build: Path, args) -> None:
         history = json.loads((directory / "trainer_state.json").read_text())["history"]
         val = CachedFeatures(cached[f"{name}.val"].float(), captions["val"], captions["val_labels"])
         start = time.perf_counter()
-        model.report_card = measure_report_card(model, val, history, n_sentences=REPORT_SENTENCES)
+        sentences = held_out_sentences(model, val.features, n_sentences=REPORT_SENTENCES)
+        model.report_card = measure_report_card(
+            model, val, history, n_sentences=REPORT_SENTENCES, sentences=sentences
+        )
+        wrong = wrong_background(sentences)
+        (build / f"card-{name}.json").write_text(json.dumps({**model.report_card, **wrong}, indent=2))
         model.compute_reference(cached[f"{name}.train"].float())
         model.save_pretrained(WEIGHTS / name, dtype=torch.float16)
         test = metrics.get(name, {}).get("test")
@@ -136,8 +141,30 @@ def package(build: Path, args) -> None:
             )
         print(f"{name} ({time.perf_counter() - start:.0f} s for the card and the reference):")
         print(format_report_card(model.report_card))
+        groups = ", ".join(
+            f"{group} {share:.1%}" for group, share in wrong["wrong_background_by_group"].items()
+        )
+        print(f"  wrong background: {wrong['wrong_background']:.1%} of sentences ({groups})")
     size = sum(f.stat().st_size for f in WEIGHTS.rglob("*") if f.is_file())
     print(f"saved to {WEIGHTS} ({size / 1e6:.1f} MB)")
+
+
+def wrong_background(sentences: list[list[str]]) -> dict:
+    """How often the val images' sentences name the other background (as benchmarks/report_card.py)."""
+    from texplain_widgets.demo.world import BACKGROUND_WORDS, BACKGROUNDS
+    from texplain_widgets.words import sentence_words
+
+    world = split("val")
+    shares: dict[str, list[float]] = {}
+    for texts, background, group in zip(sentences, world.backgrounds, world.groups):
+        other = set().union(*(w for b, w in BACKGROUND_WORDS.items() if b != BACKGROUNDS[background]))
+        share = sum(bool(other.intersection(sentence_words(t))) for t in texts) / len(texts)
+        shares.setdefault(world.group_names[group], []).append(share)
+    every = [share for group in shares.values() for share in group]
+    return {
+        "wrong_background": round(sum(every) / len(every), 4),
+        "wrong_background_by_group": {g: round(sum(v) / len(v), 4) for g, v in shares.items()},
+    }
 
 
 def runs(build: Path, args) -> None:
