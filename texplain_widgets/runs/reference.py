@@ -2,10 +2,9 @@
 
 A model with a :attr:`~texplain_widgets.TExplain.reference` gives its own. A model without one
 (an old checkpoint) gets one computed from the run's own images: up to :data:`MAX_IMAGES` of
-them, drawn with the run's seed, as :mod:`texplain_widgets.model.reference` describes,
-sampled with the run's settings. That costs
-one classifier pass over those images and 1024 sentences, little next to a run. A resumed run
-keeps the one it stored. The manifest holds it under ``reference`` (``settings.origin`` says
+them, drawn with the run's seed, as :mod:`texplain_widgets.model.reference` describes, sampled
+with the run's settings. That costs one classifier pass over those images and 1024 sentences,
+little next to a run. A resumed run keeps the one it stored. The manifest holds it under ``reference`` (``settings.origin`` says
 which: ``"model"`` or ``"run images"``).
 """
 
