@@ -42,16 +42,6 @@ def wrong_background_share(sentences: list[str], background: str) -> float:
     return sum(bool(wrong.intersection(sentence_words(s))) for s in sentences) / len(sentences)
 
 
-def held_out(features: torch.Tensor, captions: list[str], labels: list[str]) -> CachedFeatures:
-    """CachedFeatures with each caption's class (``labels``, a field train.py is being given)."""
-    try:
-        return CachedFeatures(features, captions, labels=labels)
-    except TypeError:  # a CachedFeatures without the field yet
-        cached = CachedFeatures(features, captions)
-        cached.labels = labels
-        return cached
-
-
 def measure(model, world, picked, args) -> dict:
     start = time.perf_counter()
     images = world.subset(picked)
@@ -62,7 +52,7 @@ def measure(model, world, picked, args) -> dict:
     history = json.loads(history_file.read_text())["history"] if history_file.is_file() else []
     card = measure_report_card(
         model,
-        held_out(features, images.captions, labels),
+        CachedFeatures(features, images.captions, labels),
         history,
         n_sentences=args.sentences,
         seed=args.seed,
