@@ -58,10 +58,25 @@ def test_same_seed_same_sentences_and_images_do_not_interfere(tiny_lm):
     settings = SamplingSettings(n_sentences=70, max_new_tokens=8, seed=3, batch_size=64)
     both = sample_sentences(tiny_lm, prefixes(tiny_lm), settings)
     assert both == sample_sentences(tiny_lm, prefixes(tiny_lm), settings)
-    alone = sample_sentences(tiny_lm, prefixes(tiny_lm)[1:], settings)
+    alone = sample_sentences(tiny_lm, prefixes(tiny_lm)[1:], settings, image_ids=[1])
     assert alone[0] == both[1]
     other_seed = SamplingSettings(n_sentences=70, max_new_tokens=8, seed=4, batch_size=64)
     assert sample_sentences(tiny_lm, prefixes(tiny_lm), other_seed) != both
+
+
+def test_each_image_draws_from_streams_of_its_own(tiny_lm):
+    """The same prefix at two ids gives independent sentences; the same id gives the same ones."""
+    one = prefixes(tiny_lm)[:1]
+    twice = torch.cat([one, one])
+    settings = SamplingSettings(n_sentences=40, max_new_tokens=8, seed=3)
+    first, second = sample_sentences(tiny_lm, twice, settings)
+    assert first != second
+    assert sum(a == b for a, b in zip(first, second)) < 20  # not the same draws at the same index
+    same = sample_sentences(tiny_lm, twice, settings, image_ids=[5, 5])
+    assert same[0] == same[1]
+    assert sample_sentences(tiny_lm, one, settings, image_ids=[1])[0] == second
+    with pytest.raises(InputError, match="image_ids"):
+        sample_sentences(tiny_lm, twice, settings, image_ids=[0])
 
 
 def test_progress_per_batch_and_cancel_between_batches(tiny_lm):
@@ -84,6 +99,7 @@ def test_progress_per_batch_and_cancel_between_batches(tiny_lm):
         ("temperature", 0, "temperature"),
         ("max_new_tokens", 0, "max_new_tokens"),
         ("batch_size", 0, "batch_size"),
+        ("seed", -1, "seed"),
     ],
 )
 def test_bad_settings_are_refused(field, value, message):

@@ -134,7 +134,7 @@ def test_a_word_planted_in_the_prior_is_not_above_it(tiny_classifier, tiny_lm_di
     assert model.reference.share("sky") > 0.8
     for explanation in model.explain(images, 64, max_new_tokens=6):
         sky = explanation.words.set_index("word").loc["sky"]
-        assert sky["share"] > 0.8 and not sky["above_prior"] and sky["lift"] == pytest.approx(1, abs=0.25)
+        assert sky["share"] > 0.7 and not sky["above_prior"] and sky["lift"] == pytest.approx(1, abs=0.25)
 
 
 def test_reference_sentences_are_independent_across_vectors(planted):

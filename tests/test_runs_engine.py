@@ -55,14 +55,29 @@ def test_every_image_is_stored_or_failed_and_reads_back(run, model, folder):
     assert "decompression bomb" in reasons["bomb.png"] or "too many pixels" in reasons["bomb.png"]
     assert "not an image" in reasons["notes.jpg"]
     assert "4 failed" in run.summary() and ".failures" in run.summary()
-    first = images.iloc[0]
+    first = images.iloc[1]
     stored = run.explanation(first["id"])
-    direct = model.explain(first["path"], **SETTINGS)
+    direct = model.explain(first["path"], **SETTINGS, image_ids=[int(first["id"])])
     assert stored.sentences == direct.sentences and stored.predicted_class == direct.predicted_class
     assert stored.probability == pytest.approx(direct.probability)
     assert stored.words[direct.words.columns].equals(direct.words)  # plus the run reference's columns
     with pytest.raises(InputError, match="failed to load"):
         run.explanation(int(failures["id"].iloc[0]))
+
+
+def test_each_image_of_a_run_draws_from_streams_of_its_own(model, tmp_path):
+    """Two copies of one image get independent sentences, whatever the chunks."""
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    image_folder(tmp_path / "one", 1)
+    original = next((tmp_path / "one").rglob("*.png"))
+    for name in ("a.png", "b.png", "c.png"):
+        shutil.copy(original, folder / name)
+    by_one = explain_dataset(model, folder, tmp_path / "by-one", chunk_size=1, progress=False, **SETTINGS)
+    sentences = [by_one.explanation(i).sentences for i in range(3)]
+    assert sentences[0] != sentences[1] and sentences[1] != sentences[2]
+    by_three = explain_dataset(model, folder, tmp_path / "by-three", chunk_size=3, progress=False, **SETTINGS)
+    assert [by_three.explanation(i).sentences for i in range(3)] == sentences
 
 
 def test_words_are_rank_words_from_the_stored_counts(run):

@@ -79,7 +79,7 @@ def test_static_rows_do_not_depend_on_the_batch_or_other_images(tiny_lm):
         tiny_lm, prefixes(tiny_lm), SamplingSettings(**{**settings.to_dict(), "batch_size": 512})
     )
     assert wide == both
-    alone = sample_sentences(tiny_lm, prefixes(tiny_lm)[1:], settings)
+    alone = sample_sentences(tiny_lm, prefixes(tiny_lm)[1:], settings, image_ids=[1])
     assert alone[0] == both[1]
     other_seed = SamplingSettings(**{**settings.to_dict(), "seed": 4})
     assert sample_sentences(tiny_lm, prefixes(tiny_lm), other_seed) != both

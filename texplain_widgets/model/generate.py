@@ -5,9 +5,12 @@ sample row. Rows decode in lock-step, and a row leaves the batch as soon as it s
 that ends its sentence, so finished rows cost nothing. Nucleus sampling looks at the top
 candidates first and sorts the whole vocabulary only for rows whose nucleus is wider.
 
-Random numbers come from one generator per block of ``BLOCK`` samples, seeded by the seed and
-the block's number, so the sentences of an image do not depend on the batch size or on which
-other images share the call.
+Random numbers come from one generator per block of ``BLOCK`` samples of an image, seeded by
+``SeedSequence((seed, image id, block))``: each image has streams of its own (so the sentences
+of different images are independent draws, as the dataset intervals assume), and an image's
+sentences depend only on the seed and its id, not on the batch size or on which other images
+share the call. A dataset run passes each image's id in the run; elsewhere the id is the image's
+index in the call.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 
 from ..errors import Cancelled, InputError
@@ -48,6 +52,8 @@ class SamplingSettings:
     engine: str = "eager"
 
     def __post_init__(self):
+        if self.seed < 0:
+            raise InputError(f"seed must be a non-negative integer, got {self.seed}")
         if self.n_sentences < 1:
             raise InputError(f"n_sentences must be at least 1, got {self.n_sentences}")
         if not 0 < self.top_p <= 1:
@@ -80,13 +86,12 @@ def sample_sentences(
     *,
     on_batch: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
-    image_streams: bool = False,
+    image_ids: Sequence[int] | None = None,
 ) -> list[list[str]]:
     """Sample ``settings.n_sentences`` sentences for each prefix (n_images, k, embed_dim).
 
-    ``image_streams``: each prefix gets random streams of its own (seeded by the seed, its
-    index and the block), not the ones every image shares, so the sentences of equal prefixes
-    differ (a reference distribution needs independent draws across its vectors).
+    ``image_ids``: one non-negative id per prefix that seeds its random streams (default: its
+    index in the call); equal ids give equal streams, distinct ids independent ones.
 
     ``on_batch(done, total, sentences)`` runs after every batch with the sentences so far;
     ``cancel()`` is checked between batches and, when true, raises :class:`Cancelled`.
@@ -96,6 +101,7 @@ def sample_sentences(
         warn_if_emulated_bf16(language_model.device, "sampling runs the language model")
     prefixes = prefixes.to(language_model.device, language_model.dtype)
     n_images = prefixes.shape[0]
+    image_ids = _image_ids(image_ids, n_images)
     prefix_cache, first_logits = _run_prefixes(lm, prefixes)
     stop_mask = language_model.stop_token_mask.to(prefixes.device)
 
@@ -119,7 +125,7 @@ def sample_sentences(
         if cancel is not None and cancel():
             raise Cancelled(f"sampling cancelled after {done} of {total} sentences")
         batch = blocks[start : start + blocks_per_batch]
-        rows_image, noise = _batch_rows(batch, settings, prefixes.device, image_streams)
+        rows_image, noise = _batch_rows(batch, settings, prefixes.device, image_ids)
         tokens, lengths = decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings)
         texts = language_model.tokenizer.batch_decode(
             [row[:n].tolist() for row, n in zip(tokens, lengths)], skip_special_tokens=True
@@ -149,13 +155,26 @@ def _cache_argument(lm, cache) -> dict:
     return {name: cache}
 
 
-def _batch_rows(batch, settings: SamplingSettings, device, image_streams: bool = False):
+def _image_ids(image_ids, n_images: int) -> list[int]:
+    if image_ids is None:
+        return list(range(n_images))
+    ids = [int(i) for i in image_ids]
+    if len(ids) != n_images or any(i < 0 for i in ids):
+        raise InputError(f"image_ids must be {n_images} non-negative integers, one per image, got {ids[:8]}")
+    return ids
+
+
+def block_seed(seed: int, image_id: int, block: int) -> int:
+    """The seed of one block's random stream: ``SeedSequence((seed, image_id, block))``."""
+    return int(np.random.SeedSequence((seed, image_id, block)).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _batch_rows(batch, settings: SamplingSettings, device, image_ids: list[int]):
     """Image index and uniform noise (rows, max_new_tokens) of each sample row in a batch."""
     images, noise = [], []
     for image, block in batch:
         size = min(BLOCK, settings.n_sentences - block * BLOCK)
-        stream = settings.seed * 1_000_003 + block + (image + 1) * 7_777_777_777 * image_streams
-        generator = torch.Generator().manual_seed(stream)
+        generator = torch.Generator().manual_seed(block_seed(settings.seed, image_ids[image], block))
         noise.append(torch.rand(BLOCK, settings.max_new_tokens, generator=generator)[:size])
         images.extend([image] * size)
     return torch.tensor(images, device=device), torch.cat(noise).to(device)

@@ -155,11 +155,7 @@ def compute_reference(
     settings = SamplingSettings(sentences_per_vector, top_p, temperature, max_new_tokens, seed, batch_size)
     with torch.inference_mode():
         prefixes = model.translator(vectors.to(model.device))
-    sentences = [
-        s
-        for texts in sample_sentences(model.language_model, prefixes, settings, image_streams=True)
-        for s in texts
-    ]
+    sentences = [s for texts in sample_sentences(model.language_model, prefixes, settings) for s in texts]
     table = word_table(sentences)
     recorded = {
         **settings.to_dict(),

@@ -104,11 +104,14 @@ class TExplain(nn.Module):
         engine: str = "eager",
         on_batch: Progress | None = None,
         cancel=None,
+        image_ids=None,
     ) -> Explanation | list[Explanation]:
         """Sample ``n_sentences`` sentences for each image and count their words.
 
         ``images``: a path, PIL image or array, or a list of them (then a list is returned).
-        Same seed and batch size give the same sentences. ``engine="static"`` samples with a
+        Same seed and batch size give the same sentences. Each image's random streams are seeded
+        by the seed and its id: ``image_ids`` (one non-negative int per image; a dataset run passes
+        its images' ids), by default the image's index in ``images``. ``engine="static"`` samples with a
         static cache (CUDA graphs on a GPU; see SamplingSettings). ``on_batch(done, total, sentences)``
         reports progress; ``cancel()`` returning true stops between batches (raises Cancelled).
         """
@@ -123,7 +126,12 @@ class TExplain(nn.Module):
                 prefixes.append(prefix)
                 probabilities.append(logits.float().softmax(-1).cpu())
         sentences = sample_sentences(
-            self.language_model, torch.cat(prefixes), settings, on_batch=on_batch, cancel=cancel
+            self.language_model,
+            torch.cat(prefixes),
+            settings,
+            on_batch=on_batch,
+            cancel=cancel,
+            image_ids=image_ids,
         )
         probabilities = torch.cat(probabilities)
         names = self.classifier.class_names

@@ -2,7 +2,7 @@
 
 Both engines call :func:`explain_items`, the local one in its process, the Ray one in each
 actor, so they store the same rows. Sentences do not depend on which images share a call:
-the sampler draws each image's random numbers from streams seeded by the seed alone.
+the sampler seeds each image's random streams by the seed and the image's id in the run.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def explain_items(model, items: list[Item], settings: SamplingSettings, *, on_ba
             seed=settings.seed,
             batch_size=settings.batch_size,
             on_batch=on_batch,
+            image_ids=[item.id for item, _ in loaded],
         )
         for (item, _), explanation in zip(loaded, explanations):
             results.append(
