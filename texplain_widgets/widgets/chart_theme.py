@@ -14,6 +14,8 @@ from __future__ import annotations
 import altair as alt
 import traitlets as t
 
+from .vega_bundle import enable_offline_charts
+
 CHART_CLASS = "tx-chart"  # on the widget's element: the CSS below applies inside it only
 EMBED_OPTIONS = {"renderer": "svg", "actions": False}  # SVG: CSS can colour it
 
@@ -52,7 +54,7 @@ class ThemedChart(alt.JupyterChart):
     _css = alt.JupyterChart._css + THEME_CSS
 
     def __init__(self, chart: alt.TopLevelMixin | None = None, **kwargs):
-        alt.JupyterChart.enable_offline()
+        enable_offline_charts()
         kwargs.setdefault("embed_options", dict(EMBED_OPTIONS))
         super().__init__(chart, **kwargs)
         self.add_class(CHART_CLASS)
