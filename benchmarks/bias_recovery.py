@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from texplain_widgets.analysis import naming_share, rank_words
 from texplain_widgets.demo import MODELS, load
 from texplain_widgets.demo.world import BACKGROUND_WORDS, BACKGROUNDS, OBJECT_WORDS
+from texplain_widgets.words.ranking import naming_share, rank_words
 
 
 def main() -> None:

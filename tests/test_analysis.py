@@ -1,8 +1,14 @@
 import pandas as pd
 import pytest
 
-from texplain_widgets.analysis import compare_models, naming_share, naming_shares, rank_words, word_counts
 from texplain_widgets.model.explanation import Explanation
+from texplain_widgets.words.ranking import (
+    compare_models,
+    naming_share,
+    naming_shares,
+    rank_words,
+    word_counts,
+)
 
 
 def explanation(*sentences):

@@ -11,7 +11,7 @@ from texplain_widgets.errors import InputError
 from texplain_widgets.model.language import FrozenLanguageModel
 from texplain_widgets.model.reference import REFERENCE, Reference, compute_reference, shuffled_vectors
 from texplain_widgets.model.texplain import TExplain
-from texplain_widgets.word_trust import add_trust, prior_note, wilson_interval
+from texplain_widgets.words.trust import add_trust, prior_note, wilson_interval
 
 TRUST = ["reference_share", "lift", "share_low", "share_high", "above_prior"]
 

@@ -15,9 +15,9 @@ import pytest
 from runs_support import SETTINGS, bad_files, image_folder, save_tiny_model
 
 from texplain_widgets import ExplanationSet, explain_dataset
-from texplain_widgets.analysis import rank_words
 from texplain_widgets.errors import InputError
 from texplain_widgets.runs.store import StoreError
+from texplain_widgets.words.ranking import rank_words
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_a_killed_run_resumes_to_the_same_sentences(how, model_dir, model, tmp_p
 
 
 def test_a_run_stores_a_reference_and_its_words_carry_lift(run, model, folder, tmp_path):
-    from texplain_widgets.word_trust import add_trust
+    from texplain_widgets.words.trust import add_trust
 
     reference = run.reference  # the model has none: computed from the run's 8 readable images
     assert reference.settings["origin"] == "run images" and reference.settings["reference_set"] == 8

@@ -27,11 +27,11 @@ class Explanation:
     def words(self) -> pd.DataFrame:
         """Word table of the sentences: word (lemma), count, share of sentences; with a
         :attr:`reference`, also reference_share, lift, share_low, share_high and above_prior
-        (see :func:`~texplain_widgets.word_trust.add_trust`; n = this image's sentences)."""
+        (see :func:`~texplain_widgets.words.trust.add_trust`; n = this image's sentences)."""
         table = word_table(self.sentences)
         if self.reference is None:
             return table
-        from ..word_trust import add_trust
+        from ..words.trust import add_trust
 
         return add_trust(table, len(self.sentences), self.reference)
 

@@ -21,7 +21,7 @@ the shuffled reference for comparison.
 
 Defaults: 128 vectors x 8 sentences (1024 sentences), seed 0, explain's sampling defaults; each
 vector draws its sentences from random streams of its own (not the streams images share).
-:func:`~texplain_widgets.word_trust.add_trust` compares a word table against it.
+:func:`~texplain_widgets.words.trust.add_trust` compares a word table against it.
 """
 
 from __future__ import annotations

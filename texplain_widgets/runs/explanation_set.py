@@ -118,10 +118,10 @@ class ExplanationSet:
         The log-odds ranking of :func:`~texplain_widgets.rank_words` (same columns: group,
         word, count, share, log_odds, z), from the stored per-image word counts. A run with a
         :attr:`reference` adds reference_share, lift, share_low, share_high and above_prior
-        (:func:`~texplain_widgets.word_trust.add_trust`), the interval's n the group's number
+        (:func:`~texplain_widgets.words.trust.add_trust`), the interval's n the group's number
         of images, not sentences: an image's sentences are not independent draws across images.
         """
-        from ..analysis import rank_counts
+        from ..words.ranking import rank_counts
 
         key = self._key(by)
         counts = self._query(
@@ -135,7 +135,7 @@ class ExplanationSet:
         ranked = rank_counts(counts, prior_strength=prior_strength, top=top)
         if self.reference is None:
             return ranked
-        from ..word_trust import add_trust
+        from ..words.trust import add_trust
 
         sizes = self._query(
             f"SELECT {key} AS g, sum(n_sentences) AS n, count(*) AS m FROM images WHERE {key} IS NOT NULL GROUP BY 1"

@@ -55,8 +55,8 @@ def model_mismatch(run: ExplanationSet, model) -> list[str]:
 def ranked_words(run: ExplanationSet, by: str, top: int) -> list[dict]:
     """The ``top`` words of each class, label or group by log-odds z, as records
     ``{"group", "word", "z", "share", "count"}`` of plain Python types; a run with a reference
-    adds ``reference_share``, ``lift``, ``above_prior`` and ``note`` (see :mod:`~texplain_widgets.word_trust`)."""
-    from ..word_trust import prior_note
+    adds ``reference_share``, ``lift``, ``above_prior`` and ``note`` (see :mod:`~texplain_widgets.words.trust`)."""
+    from ..words.trust import prior_note
 
     table = run.words(by=by, top=top)
     trust = "lift" in table

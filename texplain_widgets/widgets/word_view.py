@@ -5,8 +5,8 @@ Pure functions of texts and tables (no widget state), so the Explorer and a test
 
 from __future__ import annotations
 
-from ..word_trust import add_trust, prior_note
 from ..words import word_spans, word_table
+from ..words.trust import add_trust, prior_note
 
 __all__ = ["marked_sentences", "word_records"]
 
@@ -15,7 +15,7 @@ def word_records(texts: list[str], n: int, table=None, reference=None) -> list[d
     """The top ``n`` words of ``table`` (by default the word table of ``texts``, against
     ``reference`` when given) as JSON records ``{"word", "count", "share"}`` of plain Python
     types; a table with trust columns adds ``reference_share``, ``lift``, ``above_prior`` and
-    ``note`` (the tooltip line, :func:`~texplain_widgets.word_trust.prior_note`)."""
+    ``note`` (the tooltip line, :func:`~texplain_widgets.words.trust.prior_note`)."""
     if table is None and texts:
         table = word_table(texts)
         if reference is not None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .words import sentence_words
+from .lemmas import sentence_words
 
 
 def word_counts(explanations: Sequence, groups: Sequence) -> pd.DataFrame:
