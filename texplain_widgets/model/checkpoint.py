@@ -150,9 +150,33 @@ class CheckpointConfig:
 
     def write(self, directory: str | os.PathLike) -> Path:
         """Write ``directory/config.json`` (the directory must exist); returns its path."""
-        path = Path(directory) / CONFIG
-        path.write_text(json.dumps(self.to_dict(), indent=2))
-        return path
+        return write_atomically(Path(directory) / CONFIG, json.dumps(self.to_dict(), indent=2).encode())
+
+
+def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, flush it to disk, rename it to ``path``.
+
+    The rename is atomic: a reader (or a process killed midway) sees the old file or the new one,
+    never a part of it.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike) -> Path:
+    """``safetensors.torch.save_file``, written atomically (see :func:`write_atomically`)."""
+    from safetensors.torch import save
+
+    return write_atomically(path, save(tensors))
 
 
 def read_config(directory: str | os.PathLike) -> dict:

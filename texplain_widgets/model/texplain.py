@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from ..errors import CheckpointMismatchError, InputError
@@ -20,6 +20,7 @@ from .checkpoint import (
     ClassifierEntry,
     LanguageModelEntry,
     read_config,  # noqa: F401
+    save_tensors,
 )
 from .classifier import FrozenClassifier
 from .explanation import Explanation
@@ -173,11 +174,11 @@ class TExplain(nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         translator_state = _contiguous(self.translator.state_dict(), dtype)
-        save_file(translator_state, directory / TRANSLATOR_WEIGHTS)
+        save_tensors(translator_state, directory / TRANSLATOR_WEIGHTS)  # each file atomically
         classifier = self.classifier
         has_weights = save_classifier and classifier.timm_name is not None
         if has_weights:
-            save_file(_contiguous(classifier.model.state_dict(), dtype), directory / CLASSIFIER_WEIGHTS)
+            save_tensors(_contiguous(classifier.model.state_dict(), dtype), directory / CLASSIFIER_WEIGHTS)
         config = CheckpointConfig(
             translator=self.translator.config.to_dict(),
             classifier=ClassifierEntry.of(classifier, CLASSIFIER_WEIGHTS if has_weights else None),

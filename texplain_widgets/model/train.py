@@ -15,22 +15,20 @@ captions of similar length (an epoch's seeded permutation is cut into pools of
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from ..data.images import load_image
-from ..errors import Cancelled, CheckpointMismatchError, InputError
-from .checkpoint import TRANSLATOR_WEIGHTS, CheckpointConfig
+from ..errors import Cancelled, InputError
+from .checkpoint import CheckpointConfig, save_tensors
 from .precision import native_bf16, warn_if_emulated_bf16
+from .train_state import STATE_JSON, load_state, save_state
 
-STATE_JSON = "trainer_state.json"
-STATE_TENSORS = "trainer_state.safetensors"
 BUCKET_POOL = 8  # batches per length-sorted pool: similar lengths share a batch, the order stays random
 
 
@@ -116,7 +114,8 @@ def fit(
     ``train_pairs`` and ``val_pairs``: (image, caption) pairs (any iterable or Dataset, e.g.
     CaptionPairs) or CachedFeatures.
     With ``checkpoint_dir`` the features are cached there, the model is saved every
-    ``checkpoint_every`` steps with the optimizer state, and a later call resumes from it.
+    ``checkpoint_every`` steps with the optimizer state, and a later call resumes from it,
+    exactly, even after a kill while saving (see :mod:`.train_state`).
     ``cancel()`` returning true saves a checkpoint and raises Cancelled. Deterministic under
     ``config.seed`` on the CPU; on a GPU with bf16 (or with ``config.bf16``) the LM runs in bfloat16
     autocast, which warns on a CPU without native bf16 (see :func:`~.precision.native_bf16`).
@@ -142,7 +141,7 @@ def fit(
     history: list[dict] = []
     step = 0
     if directory is not None and resume and (directory / STATE_JSON).is_file():
-        step, history = _load_state(directory, model, optimizer, scheduler, config)
+        step, history = load_state(directory, model, optimizer, scheduler, config)
     resumed_at = step
 
     bf16 = config.bf16 if config.bf16 is not None else device.type == "cuda" and native_bf16(device)
@@ -154,7 +153,7 @@ def fit(
         while step < config.steps and not _plateaued(history, config.patience):
             if cancel is not None and cancel():
                 if directory is not None:
-                    _save_state(directory, model, optimizer, scheduler, config, step, history)
+                    save_state(directory, model, optimizer, scheduler, config, step, history)
                 raise Cancelled(f"training cancelled at step {step}")
             with autocast:
                 loss = train.loss(train.batch_indices(step))
@@ -174,7 +173,7 @@ def fit(
             if directory is not None and (
                 stop or step % config.checkpoint_every == 0 or step == config.steps
             ):
-                _save_state(directory, model, optimizer, scheduler, config, step, history)
+                save_state(directory, model, optimizer, scheduler, config, step, history)
             if stop:
                 break
     finally:
@@ -183,7 +182,7 @@ def fit(
     if step == resumed_at and directory is not None and _restore_assessment(directory, model, config):
         return history  # a finished run resumed: its card and reference are saved already
     if _assess(model, train_features, val_features, history, config) and directory is not None:
-        _save_state(directory, model, optimizer, scheduler, config, step, history)
+        save_state(directory, model, optimizer, scheduler, config, step, history)
     return history
 
 
@@ -310,48 +309,5 @@ def _cached_features(model, pairs, directory: Path | None, split: str) -> Cached
         return CachedFeatures(load_file(cache)["features"], list(pairs.captions))
     cached = compute_features(model.classifier, pairs)
     directory.mkdir(parents=True, exist_ok=True)
-    save_file({"features": cached.features}, cache)
+    save_tensors({"features": cached.features}, cache)
     return cached
-
-
-def _save_state(directory: Path, model, optimizer, scheduler, config, step, history) -> None:
-    model.save_pretrained(directory)
-    optimizer_state = optimizer.state_dict()
-    tensors = {
-        f"{index}.{name}": value.contiguous().cpu()
-        for index, state in optimizer_state["state"].items()
-        for name, value in state.items()
-    }
-    save_file(tensors, directory / STATE_TENSORS)
-    meta = {
-        "step": step,
-        "config": asdict(config),
-        "param_groups": optimizer_state["param_groups"],
-        "scheduler": scheduler.state_dict(),
-        "history": history,
-    }
-    (directory / STATE_JSON).write_text(json.dumps(meta))
-
-
-def _load_state(directory: Path, model, optimizer, scheduler, config) -> tuple[int, list[dict]]:
-    meta = json.loads((directory / STATE_JSON).read_text())
-    saved = CheckpointConfig.read(directory)
-    same_run = (
-        meta["config"] == asdict(config)
-        and saved.translator == model.translator.config.to_dict()
-        and saved.classifier.fingerprint == model.classifier.fingerprint()
-        and saved.language_model.fingerprint == model.language_model.fingerprint()
-    )
-    if not same_run:
-        raise CheckpointMismatchError(
-            f"{directory} holds a run with another classifier, LM, translator or settings "
-            f"({meta['config']}); use another checkpoint_dir or resume=False"
-        )
-    model.translator.load_state_dict(load_file(directory / TRANSLATOR_WEIGHTS))
-    state: dict = {}
-    for key, value in load_file(directory / STATE_TENSORS).items():
-        index, name = key.split(".", 1)
-        state.setdefault(int(index), {})[name] = value.to(model.device) if value.ndim else value
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    scheduler.load_state_dict(meta["scheduler"])
-    return meta["step"], meta["history"]
