@@ -214,3 +214,35 @@ def test_saliency_uses_the_method_options_saved_with_the_model(
     assert code == 2 and "no_such_layer" in capsys.readouterr().err  # the saved layer was asked for
     code = main([*arguments, "--device", "cpu", "--method", "saliency"])  # no saved options for it
     assert code == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("missing", ["translator.safetensors", "classifier.safetensors"])
+def test_a_model_folder_without_its_weights_says_what_is_missing(
+    capsys, model_dir, photo_files, tmp_path, missing
+):
+    import shutil
+
+    broken = tmp_path / "model"
+    shutil.copytree(model_dir, broken)
+    (broken / missing).unlink()
+    image = str(photo_files[0])
+    for arguments in (
+        ["explain", image, "--model", str(broken), "--device", "cpu"],
+        ["run", image, "--model", str(broken), "--out", str(tmp_path / "run"), "--device", "cpu"],
+        ["inspect", str(broken)],
+    ):
+        code = main(arguments)
+        err = capsys.readouterr().err
+        assert code == 2, arguments
+        assert err.startswith("texplain: error: ") and "Traceback" not in err
+        assert f"{missing} is missing" in err and "save_pretrained" in err
+
+
+def test_a_damaged_weights_file_is_named(capsys, model_dir, photo_files, tmp_path):
+    import shutil
+
+    broken = tmp_path / "model"
+    shutil.copytree(model_dir, broken)
+    (broken / "translator.safetensors").write_bytes(b"not safetensors")
+    code, _, err = explain(capsys, photo_files[0], "--model", broken)
+    assert code == 2 and "translator.safetensors" in err and "Traceback" not in err

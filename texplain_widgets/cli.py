@@ -126,7 +126,7 @@ def demo(args: argparse.Namespace) -> int:
 
 def inspect(args: argparse.Namespace) -> int:
     """Describe a saved TExplain from its config, without loading it: its parts and report card."""
-    from .model.checkpoint import read_config
+    from .model.checkpoint import CheckpointConfig, check_weights, read_config
     from .model.report_card import format_report_card
 
     directory = _model_directory(args.model)
@@ -141,6 +141,7 @@ def inspect(args: argparse.Namespace) -> int:
     print("  translator: " + ", ".join(f"{k} {v}" for k, v in config.get("translator", {}).items()))
     print(format_report_card(config.get("report_card")))
     print(_reference_line(directory))
+    check_weights(directory, CheckpointConfig.read(directory))  # described, but not loadable as it is
     return 0
 
 

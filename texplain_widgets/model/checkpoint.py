@@ -153,6 +153,41 @@ class CheckpointConfig:
         return write_atomically(Path(directory) / CONFIG, json.dumps(self.to_dict(), indent=2).encode())
 
 
+def check_weights(directory: str | os.PathLike, config: CheckpointConfig, classifier: bool = True) -> None:
+    """InputError naming the weights files ``config`` needs (the classifier's only when ``classifier``)
+    that ``directory`` lacks, and how to mend it."""
+    directory = Path(directory)
+    needed = [
+        TRANSLATOR_WEIGHTS,
+        *([config.classifier.weights] if classifier and config.classifier.weights else []),
+    ]
+    missing = [name for name in needed if not (directory / name).is_file()]
+    if not missing:
+        return
+    verb = "is" if len(missing) == 1 else "are"
+    hint = ""
+    if config.classifier.weights in missing:
+        hint = "; or give the classifier: TExplain.from_pretrained(DIR, classifier=FrozenClassifier(...))"
+    raise InputError(
+        f"{directory}: {' and '.join(missing)} {verb} missing ({CONFIG} is there, the weights are not: "
+        "an incomplete copy or save). Copy the whole folder the model was saved to, or save the model "
+        f"again with TExplain.save_pretrained(DIR) (texplain train --out DIR saves one){hint}"
+    )
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a weights file; InputError naming it when it is not readable as safetensors."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path)
+    except (OSError, SafetensorError) as err:
+        raise InputError(
+            f"{path}: cannot read it as safetensors ({err}); copy it again from where the model was saved"
+        ) from err
+
+
 def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to a temporary file beside ``path``, flush it to disk, rename it to ``path``.
 

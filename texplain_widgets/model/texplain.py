@@ -7,18 +7,19 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
 from ..errors import CheckpointMismatchError, InputError
 from .checkpoint import (
     CLASSIFIER_WEIGHTS,
-    CONFIG,  # noqa: F401 (re-exported: the checkpoint's names were defined here before)
+    CONFIG,  # re-exported too: the checkpoint's names were defined here before
     FORMAT,  # noqa: F401
     TRANSLATOR_WEIGHTS,
     CheckpointConfig,
     ClassifierEntry,
     LanguageModelEntry,
+    check_weights,
+    load_weights,
     read_config,  # noqa: F401
     save_tensors,
 )
@@ -205,6 +206,7 @@ class TExplain(nn.Module):
         """
         directory = Path(directory)
         config = CheckpointConfig.read(directory)
+        check_weights(directory, config, classifier=classifier is None)
         saved = config.classifier
         if classifier is None:
             if not saved.weights or not saved.data_config:
@@ -217,14 +219,19 @@ class TExplain(nn.Module):
                 num_classes=saved.num_classes,
                 class_names=saved.class_names,
                 data_config=saved.data_config,
-                state_dict=load_file(directory / saved.weights),
+                state_dict=load_weights(directory / saved.weights),
             )
         saved.check(classifier, directory)
         if language_model is None:
             language_model = FrozenLanguageModel.from_pretrained(config.language_model.source)
         config.language_model.check(language_model, directory)
         translator = Translator(TranslatorConfig(**config.translator))
-        translator.load_state_dict(load_file(directory / TRANSLATOR_WEIGHTS))
+        try:
+            translator.load_state_dict(load_weights(directory / TRANSLATOR_WEIGHTS))
+        except RuntimeError as err:
+            raise InputError(
+                f"{directory / TRANSLATOR_WEIGHTS} does not fit the translator {CONFIG} describes ({err})"
+            ) from err
         model = cls(classifier, language_model, translator, display=config.display)
         model._config_extra = config.extra
         model.reference = load_reference(directory, model)
