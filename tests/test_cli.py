@@ -246,3 +246,17 @@ def test_a_damaged_weights_file_is_named(capsys, model_dir, photo_files, tmp_pat
     (broken / "translator.safetensors").write_bytes(b"not safetensors")
     code, _, err = explain(capsys, photo_files[0], "--model", broken)
     assert code == 2 and "translator.safetensors" in err and "Traceback" not in err
+
+
+def test_train_without_val_captions_holds_some_out_for_the_card(capsys, tiny_lm_dir, photo_files, tmp_path):
+    """20 captions of 4 images: one image's 5 captions are held out (by image, seeded)."""
+    captions = tmp_path / "captions.csv"
+    rows = [f"{path.name},{CAPTIONS[path.stem]}\n" for path in photo_files] * 5
+    captions.write_text("image,caption\n" + "".join(rows))
+    arguments = ["train", "--classifier", "test_resnet", "--class-names", "a,b", "--lm", str(tiny_lm_dir)]
+    arguments += ["--captions", str(captions), "--out", str(tmp_path / "run"), "--steps", "2"]
+    code = main([*arguments, "--batch-size", "4", "--prefix-length", "4", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "val loss" in out and "on 5 held-out captions" in out
+    assert TExplain.from_pretrained(tmp_path / "run").report_card["n_captions"] == 5

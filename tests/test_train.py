@@ -299,3 +299,49 @@ def test_a_checkpoint_of_the_older_format_still_resumes_with_a_warning(
         resumed = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
     assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in straight], rel=1e-5)
     assert not (tmp_path / "trainer_state.safetensors").exists()  # the next save wrote the new format
+
+
+def some_captions(tiny_classifier, n: int, per_image: int = 1, seed: int = 0):
+    """n captions of n / per_image random feature vectors (an image's captions share its features)."""
+    from texplain_widgets.model.train import CachedFeatures
+
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randn(n // per_image, tiny_classifier.feature_dim, generator=generator)
+    words = ["a", "bird", "dog", "sits", "on", "the", "grass", "water", "tree"]
+    chosen = torch.randint(len(words), (n, 5), generator=generator).tolist()
+    captions = [f"{' '.join(words[w] for w in row)} {i}" for i, row in enumerate(chosen)]
+    return CachedFeatures(images.repeat_interleave(per_image, 0), captions)
+
+
+def test_fit_without_val_pairs_holds_out_captions_for_the_val_loss_and_the_card(tiny_classifier, tiny_lm):
+    cached = some_captions(tiny_classifier, 60)
+    model = fresh(tiny_classifier, tiny_lm)
+    config = TrainConfig(steps=2, batch_size=8, eval_every=1, report_sentences=1, reference=False)
+    history = model.fit(cached, config=config, progress=False)
+    assert [r["val_loss"] > 0 for r in history] == [True, True]
+    assert model.report_card is not None and model.report_card["n_captions"] == 6  # 10% of 60
+    # val_pairs=None is the explicit opt-out: everything trains, nothing is measured
+    plain = fresh(tiny_classifier, tiny_lm)
+    history = plain.fit(cached, None, config=config, progress=False)
+    assert plain.report_card is None and not any("val_loss" in r for r in history)
+
+
+def test_the_held_out_captions_are_seeded_disjoint_and_whole_images(tiny_classifier):
+    from texplain_widgets.model.train import VAL_MAX, hold_out
+
+    cached = some_captions(tiny_classifier, 300, per_image=3)
+    train, val = hold_out(cached, seed=0)
+    assert len(val.captions) == 30 and len(train.captions) == 270
+    assert not set(train.captions) & set(val.captions)
+    assert sorted(train.captions + val.captions) == sorted(cached.captions)
+    val_images = {tuple(row.tolist()) for row in val.features}
+    assert not val_images & {
+        tuple(row.tolist()) for row in train.features
+    }  # an image's captions stay together
+    assert hold_out(cached, seed=0)[1].captions == val.captions
+    assert hold_out(cached, seed=1)[1].captions != val.captions
+    assert len(hold_out(some_captions(tiny_classifier, 5000), seed=0)[1].captions) == VAL_MAX
+    small = some_captions(tiny_classifier, 10)
+    with pytest.warns(UserWarning, match="only 10 caption pairs.*val_pairs"):
+        train, val = hold_out(small, seed=0)
+    assert val is None and train is small

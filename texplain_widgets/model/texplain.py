@@ -28,6 +28,7 @@ from .explanation import Explanation
 from .generate import Progress, SamplingSettings, sample_sentences
 from .language import FrozenLanguageModel
 from .reference import load_reference, save_reference
+from .train import HOLD_OUT
 from .translator import Translator, TranslatorConfig
 
 CLASSIFY_CHUNK = 64  # images per classifier forward in explain()
@@ -154,8 +155,12 @@ class TExplain(nn.Module):
         self.reference = compute_reference(self, images_or_features, **options)
         return self.reference
 
-    def fit(self, train_pairs, val_pairs=None, **options):
-        """Train the translator on (image, caption) pairs; see :func:`train.fit`."""
+    def fit(self, train_pairs, val_pairs=HOLD_OUT, **options):
+        """Train the translator on (image, caption) pairs; see :func:`train.fit`.
+
+        Without ``val_pairs`` a seeded 10% of the pairs (at most 256) is held out for the val
+        loss, early stopping and the report card; ``val_pairs=None`` trains on all of them.
+        """
         from .train import fit
 
         return fit(self, train_pairs, val_pairs, **options)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,10 @@ from .precision import native_bf16, warn_if_emulated_bf16
 from .train_state import STATE_JSON, load_state, save_state
 
 BUCKET_POOL = 8  # batches per length-sorted pool: similar lengths share a batch, the order stays random
+# fit without val_pairs holds out VAL_SHARE of the captions, at least VAL_MIN, at most VAL_MAX, with
+# at least MIN_PAIRS_TO_SPLIT pairs (fewer: no validation, and a warning)
+VAL_SHARE, VAL_MIN, VAL_MAX, MIN_PAIRS_TO_SPLIT = 0.1, 4, 256, 20
+HOLD_OUT = type("HoldOut", (), {"__repr__": lambda self: "HOLD_OUT"})()  # fit's default val_pairs
 
 
 @dataclass
@@ -93,7 +98,7 @@ def compute_features(classifier, pairs: Iterable, batch_size: int = 64) -> Cache
 def fit(
     model,
     train_pairs,
-    val_pairs=None,
+    val_pairs=HOLD_OUT,
     *,
     config: TrainConfig | None = None,
     checkpoint_dir=None,
@@ -108,6 +113,11 @@ def fit(
     ``val_pairs`` (``model.report_card``, see :mod:`.report_card`), and its language-prior
     reference from the training features (``model.reference``, see :mod:`.reference`); both are
     saved with the checkpoint.
+
+    Without ``val_pairs``, 10% of the pairs (at least 4, at most 256 captions; an image's captions
+    all on one side) are held out, drawn with ``config.seed``, for the val loss, early stopping and
+    the report card (see :func:`hold_out`); with fewer than 20 pairs everything trains and a warning
+    says so. ``val_pairs=None`` trains on every pair, with no validation.
 
     ``model``: a TExplain, or anything with ``translator``, ``language_model`` and ``device``
     when the features come as CachedFeatures and no ``checkpoint_dir`` is given.
@@ -127,7 +137,12 @@ def fit(
     directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
     device = model.device
     train_features = _cached_features(model, train_pairs, directory, "train")
-    val_features = _cached_features(model, val_pairs, directory, "val") if val_pairs is not None else None
+    if val_pairs is HOLD_OUT:
+        train_features, val_features = hold_out(train_features, config.seed)
+    elif val_pairs is not None:
+        val_features = _cached_features(model, val_pairs, directory, "val")
+    else:
+        val_features = None
     train = _Captions(model, train_features, config)
     val = _Captions(model, val_features, config) if val_features is not None else None
 
@@ -184,6 +199,36 @@ def fit(
     if _assess(model, train_features, val_features, history, config) and directory is not None:
         save_state(directory, model, optimizer, scheduler, config, step, history)
     return history
+
+
+def hold_out(cached: CachedFeatures, seed: int) -> tuple[CachedFeatures, CachedFeatures | None]:
+    """(training, validation) captions: ``VAL_SHARE`` of them held out (at least ``VAL_MIN``, at
+    most about ``VAL_MAX``), drawn by image with ``seed``: captions with identical features (one
+    image's) all go to one side, so no held-out image is trained on. With fewer than
+    ``MIN_PAIRS_TO_SPLIT`` pairs (or one image): (cached, None) and a warning."""
+    n = len(cached.captions)
+    _, image_of = torch.unique(cached.features, dim=0, return_inverse=True)
+    n_images = int(image_of.max()) + 1
+    if n < MIN_PAIRS_TO_SPLIT or n_images < 2:
+        warnings.warn(
+            f"only {n} caption pairs ({n_images} images): too few to hold out validation captions "
+            f"({MIN_PAIRS_TO_SPLIT} needed), so the translator trains on all of them with no val loss, "
+            "early stopping or report card; pass val_pairs to measure them (val_pairs=None: no warning)",
+            stacklevel=3,
+        )
+        return cached, None
+    wanted = min(VAL_MAX, max(VAL_MIN, round(VAL_SHARE * n)))
+    order = torch.randperm(n_images, generator=torch.Generator().manual_seed(seed))
+    captions_so_far = torch.bincount(image_of, minlength=n_images)[order].cumsum(0)
+    taken = min(int((captions_so_far < wanted).sum()) + 1, n_images - 1)
+    held = torch.isin(image_of, order[:taken])
+    return _subset(cached, ~held), _subset(cached, held)
+
+
+def _subset(cached: CachedFeatures, mask: torch.Tensor) -> CachedFeatures:
+    keep = mask.nonzero().squeeze(1).tolist()
+    labels = [cached.labels[i] for i in keep] if cached.labels is not None else None
+    return CachedFeatures(cached.features[keep], [cached.captions[i] for i in keep], labels)
 
 
 def _restore_assessment(directory: Path, model, config) -> bool:
