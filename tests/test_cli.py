@@ -214,3 +214,49 @@ def test_saliency_uses_the_method_options_saved_with_the_model(
     assert code == 2 and "no_such_layer" in capsys.readouterr().err  # the saved layer was asked for
     code = main([*arguments, "--device", "cpu", "--method", "saliency"])  # no saved options for it
     assert code == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("missing", ["translator.safetensors", "classifier.safetensors"])
+def test_a_model_folder_without_its_weights_says_what_is_missing(
+    capsys, model_dir, photo_files, tmp_path, missing
+):
+    import shutil
+
+    broken = tmp_path / "model"
+    shutil.copytree(model_dir, broken)
+    (broken / missing).unlink()
+    image = str(photo_files[0])
+    for arguments in (
+        ["explain", image, "--model", str(broken), "--device", "cpu"],
+        ["run", image, "--model", str(broken), "--out", str(tmp_path / "run"), "--device", "cpu"],
+        ["inspect", str(broken)],
+    ):
+        code = main(arguments)
+        err = capsys.readouterr().err
+        assert code == 2, arguments
+        assert err.startswith("texplain: error: ") and "Traceback" not in err
+        assert f"{missing} is missing" in err and "save_pretrained" in err
+
+
+def test_a_damaged_weights_file_is_named(capsys, model_dir, photo_files, tmp_path):
+    import shutil
+
+    broken = tmp_path / "model"
+    shutil.copytree(model_dir, broken)
+    (broken / "translator.safetensors").write_bytes(b"not safetensors")
+    code, _, err = explain(capsys, photo_files[0], "--model", broken)
+    assert code == 2 and "translator.safetensors" in err and "Traceback" not in err
+
+
+def test_train_without_val_captions_holds_some_out_for_the_card(capsys, tiny_lm_dir, photo_files, tmp_path):
+    """20 captions of 4 images: one image's 5 captions are held out (by image, seeded)."""
+    captions = tmp_path / "captions.csv"
+    rows = [f"{path.name},{CAPTIONS[path.stem]}\n" for path in photo_files] * 5
+    captions.write_text("image,caption\n" + "".join(rows))
+    arguments = ["train", "--classifier", "test_resnet", "--class-names", "a,b", "--lm", str(tiny_lm_dir)]
+    arguments += ["--captions", str(captions), "--out", str(tmp_path / "run"), "--steps", "2"]
+    code = main([*arguments, "--batch-size", "4", "--prefix-length", "4", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "val loss" in out and "on 5 held-out captions" in out
+    assert TExplain.from_pretrained(tmp_path / "run").report_card["n_captions"] == 5

@@ -75,3 +75,38 @@ def test_reference_help_does_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_reference_loads_only_the_drawn_images_and_skips_unreadable_ones(
+    capsys, model_dir, photos, tmp_path, monkeypatch
+):
+    """Twelve images in subfolders, three unreadable, six asked for: six are used, each drawn image
+    is loaded once, the unreadable ones drawn are counted and replaced, the rest is never opened."""
+    from PIL import Image
+
+    from texplain_widgets.data import images as image_module
+
+    folder = tmp_path / "set"
+    for index, array in enumerate(list(photos.values()) * 3):
+        (folder / f"sub{index % 2}").mkdir(parents=True, exist_ok=True)
+        if index in (0, 5, 9):
+            (folder / f"sub{index % 2}" / f"{index}.png").write_bytes(b"not a png")
+        else:
+            Image.fromarray(array).resize((64, 64)).save(folder / f"sub{index % 2}" / f"{index}.png")
+    loads, load_image = [], image_module.load_image
+    monkeypatch.setattr(
+        image_module, "load_image", lambda path, **kw: loads.append(path) or load_image(path, **kw)
+    )
+    arguments = ["reference", str(model_dir), "--images", str(folder), "--vectors", "6", "--sentences", "1"]
+    assert main(arguments) == 0
+    out = capsys.readouterr().out
+    skipped = [path for path in loads if path.name in ("0.png", "5.png", "9.png")]
+    assert len(loads) == 6 + len(skipped) < 12 and len(set(loads)) == len(loads)
+    assert skipped and f"skipped {len(skipped)} unreadable" in out
+    saved = json.loads((model_dir / REFERENCE).read_text())
+    assert saved["settings"]["reference_set"] == 6
+    first = list(loads)
+    loads.clear()
+    assert main(arguments) == 0  # seeded: the same draw
+    assert loads == first
+    capsys.readouterr()

@@ -148,3 +148,21 @@ def test_a_deleted_lm_frees_its_decoder(tiny_lm_dir):
     del lm
     gc.collect()
     assert len(static_decode._decoders) == before - 1
+
+
+def test_threads_sampling_on_one_lm_get_their_single_threaded_sentences(tiny_lm):
+    """Two threads share a decoder (same shapes and settings), a third uses another: none crashes
+    and each gets exactly the sentences it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = {"n_sentences": 96, "max_new_tokens": 8, "batch_size": 32, "engine": "static"}
+    jobs = [
+        (prefixes(tiny_lm, n=2, k=4, seed=0), SamplingSettings(**shared, seed=1)),
+        (prefixes(tiny_lm, n=3, k=4, seed=1), SamplingSettings(**shared, seed=2)),
+        (prefixes(tiny_lm, n=2, k=3, seed=2), SamplingSettings(**{**shared, "top_p": 0.7}, seed=3)),
+    ]
+    alone = [sample_sentences(tiny_lm, p, s) for p, s in jobs]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        for _ in range(3):
+            together = list(pool.map(lambda job: sample_sentences(tiny_lm, *job), jobs))
+            assert together == alone

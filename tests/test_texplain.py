@@ -89,6 +89,17 @@ def test_loading_something_else_is_refused(tmp_path):
         TExplain.from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize("missing", ["translator.safetensors", "classifier.safetensors"])
+def test_loading_a_folder_without_its_weights_names_them(texplain, tiny_lm, tmp_path, missing):
+    texplain.save_pretrained(tmp_path)
+    (tmp_path / missing).unlink()
+    with pytest.raises(InputError, match=f"{missing} is missing.*save_pretrained"):
+        TExplain.from_pretrained(tmp_path, language_model=tiny_lm)
+    if missing == "classifier.safetensors":  # a classifier given needs no file
+        loaded = TExplain.from_pretrained(tmp_path, classifier=texplain.classifier, language_model=tiny_lm)
+        assert loaded.translator.config == texplain.translator.config
+
+
 def test_save_in_half_precision_loads_back_as_float32(tiny_lm, tmp_path):
     from safetensors import safe_open
 

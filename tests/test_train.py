@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -5,6 +7,7 @@ from texplain_widgets.data.captions import CaptionPairs
 from texplain_widgets.errors import Cancelled, CheckpointMismatchError, InputError
 from texplain_widgets.model.texplain import TExplain
 from texplain_widgets.model.train import TrainConfig
+from texplain_widgets.model.train_state import STATE_JSON
 
 CAPTIONS = {
     "astronaut": "a small red bird sits on the grass",
@@ -189,3 +192,156 @@ def test_fit_measures_the_report_card_and_the_reference_and_saves_them(
     plain = fresh(tiny_classifier, tiny_lm)
     fit_quietly(plain, pairs, config=TrainConfig(steps=2, batch_size=2, reference=False))
     assert plain.report_card is None and plain.reference is None
+
+
+class Killed(BaseException):
+    """A kill -9 between two writes of a checkpoint (BaseException: nothing catches it)."""
+
+
+def test_a_kill_between_the_checkpoint_writes_resumes_exactly(
+    tiny_classifier, tiny_lm, pairs, tmp_path, monkeypatch
+):
+    """Killed after step 4's translator was written, before its optimizer and trainer state: the
+    resume restarts from step 2 with step 2's weights, never step 2 with step 4's weights."""
+    config = quick(steps=8, batch_size=2, checkpoint_every=2)
+    straight = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config)
+    original, saves = TExplain.save_pretrained, []
+
+    def killed_after_the_weights(self, directory, **options):
+        written = original(self, directory, **options)
+        saves.append(directory)
+        if len(saves) == 2:
+            raise Killed
+        return written
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TExplain, "save_pretrained", killed_after_the_weights)
+        with pytest.raises(Killed):
+            fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
+    resumed = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
+    assert [r["step"] for r in resumed] == list(range(1, 9))
+    assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in straight], rel=1e-5)
+
+
+@pytest.mark.parametrize("killed_at", ["translator.safetensors", "config.json", "trainer_state-", STATE_JSON])
+def test_a_kill_at_any_write_of_a_checkpoint_resumes_exactly(
+    tiny_classifier, tiny_lm, pairs, tmp_path, monkeypatch, killed_at
+):
+    """Every file is renamed into place whole; a kill before step 4's state file resumes from step 2."""
+    import os
+
+    config = quick(steps=6, batch_size=2, checkpoint_every=2)
+    straight = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config)
+    replace, seen = os.replace, []
+
+    def killed_at_the_second_save(source, target):
+        if Path(target).name.startswith(killed_at):
+            seen.append(target)
+            if len(seen) == 2:
+                raise Killed
+        return replace(source, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", killed_at_the_second_save)
+        with pytest.raises(Killed):
+            fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
+    assert not list(tmp_path.glob(".*.tmp"))  # no half-written file is left behind
+    resumed = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
+    assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in straight], rel=1e-5)
+    assert len(list(tmp_path.glob("trainer_state-*.safetensors"))) == 1  # the older saves are gone
+
+
+def test_a_damaged_training_state_is_refused(tiny_classifier, tiny_lm, pairs, tmp_path):
+    config = quick(steps=4, batch_size=2, checkpoint_every=2)
+    fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
+    (state,) = tmp_path.glob("trainer_state-4-*.safetensors")
+    data = bytearray(state.read_bytes())
+    data[-1] ^= 1
+    state.write_bytes(bytes(data))
+    with pytest.raises(CheckpointMismatchError, match="step 4 cannot be restored.*resume=False"):
+        fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
+    state.unlink()
+    with pytest.raises(CheckpointMismatchError, match="is missing"):
+        fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
+    # resume=False starts over and replaces the state
+    fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path, resume=False)
+    assert fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
+
+
+def test_a_checkpoint_of_the_older_format_still_resumes_with_a_warning(
+    tiny_classifier, tiny_lm, pairs, tmp_path
+):
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    config = quick(steps=4, batch_size=2, checkpoint_every=2)
+    straight = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config)
+    calls = []
+    with pytest.raises(Cancelled):
+        fit_quietly(
+            fresh(tiny_classifier, tiny_lm),
+            pairs,
+            config=config,
+            checkpoint_dir=tmp_path,
+            cancel=lambda: calls.append(1) or len(calls) > 2,
+        )
+    # as the older version wrote it: optimizer tensors in trainer_state.safetensors, no tensors entry
+    meta = json.loads((tmp_path / STATE_JSON).read_text())
+    (state,) = tmp_path.glob(meta.pop("tensors"))
+    del meta["tensors_blake2b"]
+    tensors = load_file(state)
+    optimizer = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("optimizer.")}
+    save_file(optimizer, tmp_path / "trainer_state.safetensors")
+    state.unlink()
+    (tmp_path / STATE_JSON).write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="older version"):
+        resumed = fit_quietly(fresh(tiny_classifier, tiny_lm), pairs, config=config, checkpoint_dir=tmp_path)
+    assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in straight], rel=1e-5)
+    assert not (tmp_path / "trainer_state.safetensors").exists()  # the next save wrote the new format
+
+
+def some_captions(tiny_classifier, n: int, per_image: int = 1, seed: int = 0):
+    """n captions of n / per_image random feature vectors (an image's captions share its features)."""
+    from texplain_widgets.model.train import CachedFeatures
+
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randn(n // per_image, tiny_classifier.feature_dim, generator=generator)
+    words = ["a", "bird", "dog", "sits", "on", "the", "grass", "water", "tree"]
+    chosen = torch.randint(len(words), (n, 5), generator=generator).tolist()
+    captions = [f"{' '.join(words[w] for w in row)} {i}" for i, row in enumerate(chosen)]
+    return CachedFeatures(images.repeat_interleave(per_image, 0), captions)
+
+
+def test_fit_without_val_pairs_holds_out_captions_for_the_val_loss_and_the_card(tiny_classifier, tiny_lm):
+    cached = some_captions(tiny_classifier, 60)
+    model = fresh(tiny_classifier, tiny_lm)
+    config = TrainConfig(steps=2, batch_size=8, eval_every=1, report_sentences=1, reference=False)
+    history = model.fit(cached, config=config, progress=False)
+    assert [r["val_loss"] > 0 for r in history] == [True, True]
+    assert model.report_card is not None and model.report_card["n_captions"] == 6  # 10% of 60
+    # val_pairs=None is the explicit opt-out: everything trains, nothing is measured
+    plain = fresh(tiny_classifier, tiny_lm)
+    history = plain.fit(cached, None, config=config, progress=False)
+    assert plain.report_card is None and not any("val_loss" in r for r in history)
+
+
+def test_the_held_out_captions_are_seeded_disjoint_and_whole_images(tiny_classifier):
+    from texplain_widgets.model.train import VAL_MAX, hold_out
+
+    cached = some_captions(tiny_classifier, 300, per_image=3)
+    train, val = hold_out(cached, seed=0)
+    assert len(val.captions) == 30 and len(train.captions) == 270
+    assert not set(train.captions) & set(val.captions)
+    assert sorted(train.captions + val.captions) == sorted(cached.captions)
+    val_images = {tuple(row.tolist()) for row in val.features}
+    assert not val_images & {
+        tuple(row.tolist()) for row in train.features
+    }  # an image's captions stay together
+    assert hold_out(cached, seed=0)[1].captions == val.captions
+    assert hold_out(cached, seed=1)[1].captions != val.captions
+    assert len(hold_out(some_captions(tiny_classifier, 5000), seed=0)[1].captions) == VAL_MAX
+    small = some_captions(tiny_classifier, 10)
+    with pytest.warns(UserWarning, match="only 10 caption pairs.*val_pairs"):
+        train, val = hold_out(small, seed=0)
+    assert val is None and train is small

@@ -65,11 +65,11 @@ def train(args: argparse.Namespace) -> int:
     from .model.classifier import FrozenClassifier
     from .model.language import FrozenLanguageModel
     from .model.texplain import TExplain
-    from .model.train import TrainConfig
+    from .model.train import HOLD_OUT, TrainConfig
 
     device = arguments.device(args.device)
     train_pairs = _caption_pairs(args.captions, args.images)
-    val_pairs = _caption_pairs(args.val_captions, args.images) if args.val_captions else None
+    val_pairs = _caption_pairs(args.val_captions, args.images) if args.val_captions else HOLD_OUT
     weights = _safetensors(args.classifier_weights) if args.classifier_weights else None
     classifier = FrozenClassifier.from_timm(
         args.classifier,
@@ -126,7 +126,7 @@ def demo(args: argparse.Namespace) -> int:
 
 def inspect(args: argparse.Namespace) -> int:
     """Describe a saved TExplain from its config, without loading it: its parts and report card."""
-    from .model.checkpoint import read_config
+    from .model.checkpoint import CheckpointConfig, check_weights, read_config
     from .model.report_card import format_report_card
 
     directory = _model_directory(args.model)
@@ -141,6 +141,7 @@ def inspect(args: argparse.Namespace) -> int:
     print("  translator: " + ", ".join(f"{k} {v}" for k, v in config.get("translator", {}).items()))
     print(format_report_card(config.get("report_card")))
     print(_reference_line(directory))
+    check_weights(directory, CheckpointConfig.read(directory))  # described, but not loadable as it is
     return 0
 
 
@@ -330,7 +331,8 @@ def _train_parser(commands) -> None:
     tr.add_argument("--captions", required=True, metavar="FILE", help=text)
     text = "folder of the images (required for COCO .json; for a CSV, default: its folder)"
     tr.add_argument("--images", metavar="DIR", help=text)
-    tr.add_argument("--val-captions", metavar="FILE", help="validation captions, same formats")
+    text = "validation captions, same formats (default: 10%% of --captions, at most 256, held out)"
+    tr.add_argument("--val-captions", metavar="FILE", help=text)
     text = "where the model is saved; a run already there is resumed"
     tr.add_argument("--out", required=True, metavar="DIR", help=text)
     _count(tr, "--steps", 1000, "training steps")

@@ -24,7 +24,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.set_defaults(command=run)
     parser.add_argument("model", metavar="DIR", help="a folder saved by TExplain.save_pretrained")
-    text = "the reference set: a folder of images (subfolders too), e.g. the training or validation images"
+    text = (
+        "the reference set: a folder of images (subfolders too), e.g. the training or validation "
+        "images; --vectors of them are drawn (seeded) and loaded, unreadable ones skipped"
+    )
     parser.add_argument("--images", required=True, metavar="FOLDER", help=text)
     for flag, default, what in (
         ("--vectors", 128, "images of the set, each a feature vector"),
@@ -54,7 +57,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the reference of the model in ``args.model`` and save it there."""
-    from .data.images import list_images, load_image
+    from .data.images import list_images
     from .errors import InputError
     from .model.texplain import TExplain
 
@@ -62,7 +65,12 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder of images")
     paths = list_images(folder, recursive=True)
-    images = [load_image(path) for path in paths]
+    images, unreadable = draw_images(paths, args.vectors, args.seed)
+    skipped = f"; skipped {len(unreadable)} unreadable, e.g. {unreadable[0]}" if unreadable else ""
+    if len(images) < 2:
+        raise InputError(
+            f"{folder}: the reference set needs at least 2 readable images, found {len(images)}{skipped}"
+        )
     model = TExplain.from_pretrained(directory).to(arguments.device(args.device))
     start = time.perf_counter()
     reference = model.compute_reference(
@@ -75,7 +83,32 @@ def run(args: argparse.Namespace) -> int:
     path = reference.save(directory)
     top = ", ".join(f"{w} {s:.0%}" for w, s in reference.words[["word", "share"]].head(8).values)
     print(
-        f"{path}: {reference.n_sentences} sentences from {len(images)} images in {time.perf_counter() - start:.0f} s"
+        f"{path}: {reference.n_sentences} sentences from {len(images)} of the {len(paths)} images "
+        f"in {folder} in {time.perf_counter() - start:.0f} s"
     )
+    if unreadable:
+        print(f"  skipped {len(unreadable)} unreadable images (others drawn instead), e.g. {unreadable[0]}")
     print(f"  the prior's words: {top}")
     return 0
+
+
+def draw_images(paths: list[Path], wanted: int, seed: int) -> tuple[list, list[str]]:
+    """Up to ``wanted`` images loaded from ``paths`` in a seeded random order, and why each
+    unreadable one drawn was skipped (the next one drawn takes its place).
+
+    Only the images used are loaded; all of them when the folder holds ``wanted`` or fewer.
+    """
+    import numpy as np
+
+    from .data.images import load_image
+    from .errors import InputError
+
+    images, unreadable = [], []
+    for index in np.random.default_rng(seed).permutation(len(paths)):
+        if len(images) == wanted:
+            break
+        try:
+            images.append(load_image(paths[index]))
+        except InputError as err:
+            unreadable.append(str(err))
+    return images, unreadable

@@ -150,9 +150,68 @@ class CheckpointConfig:
 
     def write(self, directory: str | os.PathLike) -> Path:
         """Write ``directory/config.json`` (the directory must exist); returns its path."""
-        path = Path(directory) / CONFIG
-        path.write_text(json.dumps(self.to_dict(), indent=2))
-        return path
+        return write_atomically(Path(directory) / CONFIG, json.dumps(self.to_dict(), indent=2).encode())
+
+
+def check_weights(directory: str | os.PathLike, config: CheckpointConfig, classifier: bool = True) -> None:
+    """InputError naming the weights files ``config`` needs (the classifier's only when ``classifier``)
+    that ``directory`` lacks, and how to mend it."""
+    directory = Path(directory)
+    needed = [
+        TRANSLATOR_WEIGHTS,
+        *([config.classifier.weights] if classifier and config.classifier.weights else []),
+    ]
+    missing = [name for name in needed if not (directory / name).is_file()]
+    if not missing:
+        return
+    verb = "is" if len(missing) == 1 else "are"
+    hint = ""
+    if config.classifier.weights in missing:
+        hint = "; or give the classifier: TExplain.from_pretrained(DIR, classifier=FrozenClassifier(...))"
+    raise InputError(
+        f"{directory}: {' and '.join(missing)} {verb} missing ({CONFIG} is there, the weights are not: "
+        "an incomplete copy or save). Copy the whole folder the model was saved to, or save the model "
+        f"again with TExplain.save_pretrained(DIR) (texplain train --out DIR saves one){hint}"
+    )
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a weights file; InputError naming it when it is not readable as safetensors."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path)
+    except (OSError, SafetensorError) as err:
+        raise InputError(
+            f"{path}: cannot read it as safetensors ({err}); copy it again from where the model was saved"
+        ) from err
+
+
+def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, flush it to disk, rename it to ``path``.
+
+    The rename is atomic: a reader (or a process killed midway) sees the old file or the new one,
+    never a part of it.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike) -> Path:
+    """``safetensors.torch.save_file``, written atomically (see :func:`write_atomically`)."""
+    from safetensors.torch import save
+
+    return write_atomically(path, save(tensors))
 
 
 def read_config(directory: str | os.PathLike) -> dict:

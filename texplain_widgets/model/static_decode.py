@@ -8,11 +8,18 @@ step (the LM's forward and the top-64 nucleus pick) is captured once per bucket 
 and replayed. Rows whose nucleus is wider than the top 64 tokens are sampled outside the graph by
 :func:`~.generate.sample_top_p`, so a row samples what the eager engine samples from the same
 logits and noise. On a CPU the same steps run eagerly.
+
+Threads: a decoder decodes one batch at a time (a lock around each whole batch), so threads
+sampling with the same shapes and settings share its caches and graphs and take turns. A call
+with other shapes or settings makes a new decoder, the LM's latest (a call still running keeps
+the one it has). Graphs are captured in ``thread_local`` mode: other threads' CUDA work does not
+break a capture.
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
 import weakref
 
 import torch
@@ -23,6 +30,7 @@ BUCKETS = tuple(2**i for i in range(5, 11))  # rows per batch: 32, 64, ..., 1024
 CUDA_GRAPHS = True  # capture the decode step on CUDA (False: run the static steps eagerly there too)
 
 _decoders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # lm -> its latest StaticDecoder
+_decoders_lock = threading.Lock()
 
 
 def bucket_rows(rows: int) -> int:
@@ -37,11 +45,12 @@ def decoder_for(lm, prefix_length: int, settings, device) -> StaticDecoder:
     """The LM's static decoder for these shapes and settings, reused across calls (graphs included)."""
     dtype = next(lm.parameters()).dtype
     key = (prefix_length, settings.max_new_tokens, settings.top_p, settings.temperature, str(device), dtype)
-    decoder = _decoders.get(lm)
-    if decoder is None or decoder.key != key or decoder.graphs_wanted != _graphs_wanted(device):
-        decoder = StaticDecoder(key, device)
-        _decoders[lm] = decoder  # one per LM: a new shape frees the old caches and graphs
-    return decoder
+    with _decoders_lock:
+        decoder = _decoders.get(lm)
+        if decoder is None or decoder.key != key or decoder.graphs_wanted != _graphs_wanted(device):
+            decoder = StaticDecoder(key, device)
+            _decoders[lm] = decoder  # one per LM: a new shape frees the old caches and graphs
+        return decoder
 
 
 def _graphs_wanted(device) -> bool:
@@ -96,13 +105,18 @@ class StaticDecoder:
         self.device = torch.device(device)
         self.graphs_wanted = _graphs_wanted(self.device)
         self.buckets: dict[int, _Bucket] = {}
+        self._lock = threading.Lock()  # one batch at a time: the buckets' caches hold its state
 
     def decode(self, lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings):
         """Decode one batch; returns tokens (rows, max_new_tokens) and each row's length (on the CPU).
 
         The arguments are those of the eager ``generate._decode``; ``lm`` and ``settings`` must be
-        those the decoder was made for (see :func:`decoder_for`).
+        those the decoder was made for (see :func:`decoder_for`). Threads take turns, a batch each.
         """
+        with self._lock:
+            return self._decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask)
+
+    def _decode(self, lm, prefix_cache, first_logits, rows_image, noise, stop_mask):
         rows = rows_image.shape[0]
         bucket = self._bucket(lm, bucket_rows(rows))
         padded = torch.zeros(bucket.rows, dtype=torch.long, device=rows_image.device)
@@ -175,7 +189,7 @@ class StaticDecoder:
                 self._forward(lm, bucket)
         torch.cuda.current_stream(self.device).wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             bucket.outputs = self._forward(lm, bucket)
         for layer, length in zip(bucket.cache.layers, lengths):
             layer.cumulative_length.copy_(length)

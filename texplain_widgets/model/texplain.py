@@ -7,25 +7,28 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import CheckpointMismatchError, InputError
 from .checkpoint import (
     CLASSIFIER_WEIGHTS,
-    CONFIG,  # noqa: F401 (re-exported: the checkpoint's names were defined here before)
+    CONFIG,  # re-exported too: the checkpoint's names were defined here before
     FORMAT,  # noqa: F401
     TRANSLATOR_WEIGHTS,
     CheckpointConfig,
     ClassifierEntry,
     LanguageModelEntry,
+    check_weights,
+    load_weights,
     read_config,  # noqa: F401
+    save_tensors,
 )
 from .classifier import FrozenClassifier
 from .explanation import Explanation
 from .generate import Progress, SamplingSettings, sample_sentences
 from .language import FrozenLanguageModel
 from .reference import load_reference, save_reference
+from .train import HOLD_OUT
 from .translator import Translator, TranslatorConfig
 
 CLASSIFY_CHUNK = 64  # images per classifier forward in explain()
@@ -160,8 +163,12 @@ class TExplain(nn.Module):
         self.reference = compute_reference(self, images_or_features, **options)
         return self.reference
 
-    def fit(self, train_pairs, val_pairs=None, **options):
-        """Train the translator on (image, caption) pairs; see :func:`train.fit`."""
+    def fit(self, train_pairs, val_pairs=HOLD_OUT, **options):
+        """Train the translator on (image, caption) pairs; see :func:`train.fit`.
+
+        Without ``val_pairs`` a seeded 10% of the pairs (at most 256) is held out for the val
+        loss, early stopping and the report card; ``val_pairs=None`` trains on all of them.
+        """
         from .train import fit
 
         return fit(self, train_pairs, val_pairs, **options)
@@ -181,11 +188,11 @@ class TExplain(nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         translator_state = _contiguous(self.translator.state_dict(), dtype)
-        save_file(translator_state, directory / TRANSLATOR_WEIGHTS)
+        save_tensors(translator_state, directory / TRANSLATOR_WEIGHTS)  # each file atomically
         classifier = self.classifier
         has_weights = save_classifier and classifier.timm_name is not None
         if has_weights:
-            save_file(_contiguous(classifier.model.state_dict(), dtype), directory / CLASSIFIER_WEIGHTS)
+            save_tensors(_contiguous(classifier.model.state_dict(), dtype), directory / CLASSIFIER_WEIGHTS)
         config = CheckpointConfig(
             translator=self.translator.config.to_dict(),
             classifier=ClassifierEntry.of(classifier, CLASSIFIER_WEIGHTS if has_weights else None),
@@ -212,6 +219,7 @@ class TExplain(nn.Module):
         """
         directory = Path(directory)
         config = CheckpointConfig.read(directory)
+        check_weights(directory, config, classifier=classifier is None)
         saved = config.classifier
         if classifier is None:
             if not saved.weights or not saved.data_config:
@@ -224,14 +232,19 @@ class TExplain(nn.Module):
                 num_classes=saved.num_classes,
                 class_names=saved.class_names,
                 data_config=saved.data_config,
-                state_dict=load_file(directory / saved.weights),
+                state_dict=load_weights(directory / saved.weights),
             )
         saved.check(classifier, directory)
         if language_model is None:
             language_model = FrozenLanguageModel.from_pretrained(config.language_model.source)
         config.language_model.check(language_model, directory)
         translator = Translator(TranslatorConfig(**config.translator))
-        translator.load_state_dict(load_file(directory / TRANSLATOR_WEIGHTS))
+        try:
+            translator.load_state_dict(load_weights(directory / TRANSLATOR_WEIGHTS))
+        except RuntimeError as err:
+            raise InputError(
+                f"{directory / TRANSLATOR_WEIGHTS} does not fit the translator {CONFIG} describes ({err})"
+            ) from err
         model = cls(classifier, language_model, translator, display=config.display)
         model._config_extra = config.extra
         model.reference = load_reference(directory, model)

@@ -15,23 +15,26 @@ captions of similar length (an epoch's seeded permutation is cut into pools of
 from __future__ import annotations
 
 import hashlib
-import json
 import math
+import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from ..data.images import load_image
-from ..errors import Cancelled, CheckpointMismatchError, InputError
-from .checkpoint import TRANSLATOR_WEIGHTS, CheckpointConfig
+from ..errors import Cancelled, InputError
+from .checkpoint import CheckpointConfig, save_tensors
 from .precision import native_bf16, warn_if_emulated_bf16
+from .train_state import STATE_JSON, load_state, save_state
 
-STATE_JSON = "trainer_state.json"
-STATE_TENSORS = "trainer_state.safetensors"
 BUCKET_POOL = 8  # batches per length-sorted pool: similar lengths share a batch, the order stays random
+# fit without val_pairs holds out VAL_SHARE of the captions, at least VAL_MIN, at most VAL_MAX, with
+# at least MIN_PAIRS_TO_SPLIT pairs (fewer: no validation, and a warning)
+VAL_SHARE, VAL_MIN, VAL_MAX, MIN_PAIRS_TO_SPLIT = 0.1, 4, 256, 20
+HOLD_OUT = type("HoldOut", (), {"__repr__": lambda self: "HOLD_OUT"})()  # fit's default val_pairs
 
 
 @dataclass
@@ -95,7 +98,7 @@ def compute_features(classifier, pairs: Iterable, batch_size: int = 64) -> Cache
 def fit(
     model,
     train_pairs,
-    val_pairs=None,
+    val_pairs=HOLD_OUT,
     *,
     config: TrainConfig | None = None,
     checkpoint_dir=None,
@@ -111,12 +114,18 @@ def fit(
     reference from the training features (``model.reference``, see :mod:`.reference`); both are
     saved with the checkpoint.
 
+    Without ``val_pairs``, 10% of the pairs (at least 4, at most 256 captions; an image's captions
+    all on one side) are held out, drawn with ``config.seed``, for the val loss, early stopping and
+    the report card (see :func:`hold_out`); with fewer than 20 pairs everything trains and a warning
+    says so. ``val_pairs=None`` trains on every pair, with no validation.
+
     ``model``: a TExplain, or anything with ``translator``, ``language_model`` and ``device``
     when the features come as CachedFeatures and no ``checkpoint_dir`` is given.
     ``train_pairs`` and ``val_pairs``: (image, caption) pairs (any iterable or Dataset, e.g.
     CaptionPairs) or CachedFeatures.
     With ``checkpoint_dir`` the features are cached there, the model is saved every
-    ``checkpoint_every`` steps with the optimizer state, and a later call resumes from it.
+    ``checkpoint_every`` steps with the optimizer state, and a later call resumes from it,
+    exactly, even after a kill while saving (see :mod:`.train_state`).
     ``cancel()`` returning true saves a checkpoint and raises Cancelled. Deterministic under
     ``config.seed`` on the CPU; on a GPU with bf16 (or with ``config.bf16``) the LM runs in bfloat16
     autocast, which warns on a CPU without native bf16 (see :func:`~.precision.native_bf16`).
@@ -128,7 +137,12 @@ def fit(
     directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
     device = model.device
     train_features = _cached_features(model, train_pairs, directory, "train")
-    val_features = _cached_features(model, val_pairs, directory, "val") if val_pairs is not None else None
+    if val_pairs is HOLD_OUT:
+        train_features, val_features = hold_out(train_features, config.seed)
+    elif val_pairs is not None:
+        val_features = _cached_features(model, val_pairs, directory, "val")
+    else:
+        val_features = None
     train = _Captions(model, train_features, config)
     val = _Captions(model, val_features, config) if val_features is not None else None
 
@@ -142,7 +156,7 @@ def fit(
     history: list[dict] = []
     step = 0
     if directory is not None and resume and (directory / STATE_JSON).is_file():
-        step, history = _load_state(directory, model, optimizer, scheduler, config)
+        step, history = load_state(directory, model, optimizer, scheduler, config)
     resumed_at = step
 
     bf16 = config.bf16 if config.bf16 is not None else device.type == "cuda" and native_bf16(device)
@@ -154,7 +168,7 @@ def fit(
         while step < config.steps and not _plateaued(history, config.patience):
             if cancel is not None and cancel():
                 if directory is not None:
-                    _save_state(directory, model, optimizer, scheduler, config, step, history)
+                    save_state(directory, model, optimizer, scheduler, config, step, history)
                 raise Cancelled(f"training cancelled at step {step}")
             with autocast:
                 loss = train.loss(train.batch_indices(step))
@@ -174,7 +188,7 @@ def fit(
             if directory is not None and (
                 stop or step % config.checkpoint_every == 0 or step == config.steps
             ):
-                _save_state(directory, model, optimizer, scheduler, config, step, history)
+                save_state(directory, model, optimizer, scheduler, config, step, history)
             if stop:
                 break
     finally:
@@ -183,8 +197,38 @@ def fit(
     if step == resumed_at and directory is not None and _restore_assessment(directory, model, config):
         return history  # a finished run resumed: its card and reference are saved already
     if _assess(model, train_features, val_features, history, config) and directory is not None:
-        _save_state(directory, model, optimizer, scheduler, config, step, history)
+        save_state(directory, model, optimizer, scheduler, config, step, history)
     return history
+
+
+def hold_out(cached: CachedFeatures, seed: int) -> tuple[CachedFeatures, CachedFeatures | None]:
+    """(training, validation) captions: ``VAL_SHARE`` of them held out (at least ``VAL_MIN``, at
+    most about ``VAL_MAX``), drawn by image with ``seed``: captions with identical features (one
+    image's) all go to one side, so no held-out image is trained on. With fewer than
+    ``MIN_PAIRS_TO_SPLIT`` pairs (or one image): (cached, None) and a warning."""
+    n = len(cached.captions)
+    _, image_of = torch.unique(cached.features, dim=0, return_inverse=True)
+    n_images = int(image_of.max()) + 1
+    if n < MIN_PAIRS_TO_SPLIT or n_images < 2:
+        warnings.warn(
+            f"only {n} caption pairs ({n_images} images): too few to hold out validation captions "
+            f"({MIN_PAIRS_TO_SPLIT} needed), so the translator trains on all of them with no val loss, "
+            "early stopping or report card; pass val_pairs to measure them (val_pairs=None: no warning)",
+            stacklevel=3,
+        )
+        return cached, None
+    wanted = min(VAL_MAX, max(VAL_MIN, round(VAL_SHARE * n)))
+    order = torch.randperm(n_images, generator=torch.Generator().manual_seed(seed))
+    captions_so_far = torch.bincount(image_of, minlength=n_images)[order].cumsum(0)
+    taken = min(int((captions_so_far < wanted).sum()) + 1, n_images - 1)
+    held = torch.isin(image_of, order[:taken])
+    return _subset(cached, ~held), _subset(cached, held)
+
+
+def _subset(cached: CachedFeatures, mask: torch.Tensor) -> CachedFeatures:
+    keep = mask.nonzero().squeeze(1).tolist()
+    labels = [cached.labels[i] for i in keep] if cached.labels is not None else None
+    return CachedFeatures(cached.features[keep], [cached.captions[i] for i in keep], labels)
 
 
 def _restore_assessment(directory: Path, model, config) -> bool:
@@ -310,48 +354,5 @@ def _cached_features(model, pairs, directory: Path | None, split: str) -> Cached
         return CachedFeatures(load_file(cache)["features"], list(pairs.captions))
     cached = compute_features(model.classifier, pairs)
     directory.mkdir(parents=True, exist_ok=True)
-    save_file({"features": cached.features}, cache)
+    save_tensors({"features": cached.features}, cache)
     return cached
-
-
-def _save_state(directory: Path, model, optimizer, scheduler, config, step, history) -> None:
-    model.save_pretrained(directory)
-    optimizer_state = optimizer.state_dict()
-    tensors = {
-        f"{index}.{name}": value.contiguous().cpu()
-        for index, state in optimizer_state["state"].items()
-        for name, value in state.items()
-    }
-    save_file(tensors, directory / STATE_TENSORS)
-    meta = {
-        "step": step,
-        "config": asdict(config),
-        "param_groups": optimizer_state["param_groups"],
-        "scheduler": scheduler.state_dict(),
-        "history": history,
-    }
-    (directory / STATE_JSON).write_text(json.dumps(meta))
-
-
-def _load_state(directory: Path, model, optimizer, scheduler, config) -> tuple[int, list[dict]]:
-    meta = json.loads((directory / STATE_JSON).read_text())
-    saved = CheckpointConfig.read(directory)
-    same_run = (
-        meta["config"] == asdict(config)
-        and saved.translator == model.translator.config.to_dict()
-        and saved.classifier.fingerprint == model.classifier.fingerprint()
-        and saved.language_model.fingerprint == model.language_model.fingerprint()
-    )
-    if not same_run:
-        raise CheckpointMismatchError(
-            f"{directory} holds a run with another classifier, LM, translator or settings "
-            f"({meta['config']}); use another checkpoint_dir or resume=False"
-        )
-    model.translator.load_state_dict(load_file(directory / TRANSLATOR_WEIGHTS))
-    state: dict = {}
-    for key, value in load_file(directory / STATE_TENSORS).items():
-        index, name = key.split(".", 1)
-        state.setdefault(int(index), {})[name] = value.to(model.device) if value.ndim else value
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    scheduler.load_state_dict(meta["scheduler"])
-    return meta["step"], meta["history"]
