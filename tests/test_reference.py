@@ -85,10 +85,9 @@ def test_add_trust_smooths_the_lift_and_marks_the_prior():
     assert list(out["word"]) == ["photo", "grass", "kite"] and out.columns[-5:].tolist() == TRUST
     assert out["reference_share"].tolist() == [0.4, 0.01, 0.0]
     assert out["above_prior"].tolist() == [False, True, True]
-    assert out["lift"].iloc[0] == pytest.approx((45.5 / 101) / (400.5 / 1001))
-    assert np.isfinite(out["lift"].iloc[2]) and out["lift"].iloc[2] == pytest.approx(
-        (30.5 / 101) / (0.5 / 1001)
-    )
+    pseudo = 0.5 / 100  # half a sentence of the smaller side, the same share on both sides
+    assert out["lift"].iloc[0] == pytest.approx((0.45 + pseudo) / (0.4 + pseudo))
+    assert np.isfinite(out["lift"].iloc[2]) and out["lift"].iloc[2] == pytest.approx((0.3 + pseudo) / pseudo)
     note = prior_note(out.iloc[0].to_dict())
     assert note == "not above the language prior: 40% of reference sentences vs 45% here (lift 1.1)"
 
@@ -191,3 +190,24 @@ def test_bad_reference_sets_are_refused(planted):
         compute_reference(model, "folder")
     with pytest.raises(InputError, match="method must be"):
         compute_reference(model, features, method="mean")
+
+
+@pytest.mark.parametrize("n, ref_n", [(64, 1024), (6400, 1024), (8, 8), (1, 100_000)])
+def test_a_word_neither_side_says_has_lift_one_and_differences_keep_their_direction(n, ref_n):
+    reference = Reference(
+        pd.DataFrame({"word": ["sky", "grass", "photo"], "count": [1, 1, 1], "share": [0.1, 0.2, 0.5]}),
+        ref_n,
+        128,
+    )
+    table = pd.DataFrame(
+        {
+            "word": ["zeppelin", "sky", "grass", "kite", "photo"],
+            "count": [0, 1, 1, 1, 1],
+            "share": [0.0, 0.3, 0.05, 0.4, 0.0],
+        }
+    )
+    lift = add_trust(table, n, reference).set_index("word")["lift"]
+    assert lift["zeppelin"] == pytest.approx(1.0)  # said by neither side: no evidence either way
+    assert lift["sky"] > 1 and lift["kite"] > 1  # said more here than in the reference
+    assert lift["grass"] < 1 and lift["photo"] < 1  # said less here
+    assert np.isfinite(lift).all()

@@ -5,9 +5,12 @@ tells nothing about the classifier. :func:`add_trust` compares a word table with
 reference word distribution (:mod:`texplain_widgets.model.reference`) and adds:
 
 - ``reference_share``: the share of the reference's sentences that use the word (0 if none);
-- ``lift``: ``share / reference_share``, both smoothed by half a sentence
-  (``(k + 0.5) / (n + 1)``, Jeffreys' pseudo-counts), so a word the reference never said gets a
-  large but finite lift, and a word neither said a lift of 1;
+- ``lift``: ``(share + s0) / (reference_share + s0)``, both shares smoothed alike by the same
+  pseudo-share ``s0 = 0.5 / min(n, reference sentences)``: half a sentence of the smaller side
+  (Jeffreys' pseudo-count there), the same fraction of the larger side (pseudo-counts
+  proportional to each side's sentences). So a word neither side said gets a lift of exactly 1
+  whatever the two n's, a word the reference never said a large but finite one (at most
+  ``2 min(n, reference sentences) + 1``), and lift > 1 exactly when share > reference_share;
 - ``share_low``, ``share_high``: the Wilson 95% interval of the share given ``n``;
 - ``above_prior``: the share's Wilson lower bound exceeds the reference share's Wilson upper
   bound: the word is said more than the LM's prior would, beyond sampling noise.
@@ -30,7 +33,7 @@ import pandas as pd
 __all__ = ["SMOOTHING", "TRUST_COLUMNS", "Z95", "add_trust", "prior_note", "wilson_interval"]
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
-SMOOTHING = 0.5  # pseudo-sentences with and without the word, added to both shares of the lift
+SMOOTHING = 0.5  # pseudo-sentences of the smaller side, as the same pseudo-share on both sides
 TRUST_COLUMNS = ("reference_share", "lift", "share_low", "share_high", "above_prior")
 
 
@@ -69,12 +72,11 @@ def add_trust(table: pd.DataFrame, n, reference, *, interval_n=None) -> pd.DataF
         n if interval_n is None else np.broadcast_to(np.asarray(interval_n, dtype="float64"), share.shape)
     )
     ref_n, ref_interval_n = float(reference.n_sentences), float(reference.interval_n)
-    smoothed = (share * n + SMOOTHING) / (n + 2 * SMOOTHING)
-    ref_smoothed = (ref_share * ref_n + SMOOTHING) / (ref_n + 2 * SMOOTHING)
+    pseudo_share = SMOOTHING / np.maximum(np.minimum(n, ref_n), 1.0)
     low, high = wilson_interval(share * interval_n, interval_n)
     _, ref_high = wilson_interval(ref_share * ref_interval_n, ref_interval_n)
     out["reference_share"] = ref_share
-    out["lift"] = smoothed / ref_smoothed
+    out["lift"] = (share + pseudo_share) / (ref_share + pseudo_share)
     out["share_low"] = low
     out["share_high"] = high
     out["above_prior"] = low > ref_high
