@@ -211,3 +211,26 @@ def test_a_word_neither_side_says_has_lift_one_and_differences_keep_their_direct
     assert lift["sky"] > 1 and lift["kite"] > 1  # said more here than in the reference
     assert lift["grass"] < 1 and lift["photo"] < 1  # said less here
     assert np.isfinite(lift).all()
+
+
+def test_the_reference_interval_counts_distinct_images(planted):
+    model, images, chosen, features = planted
+    six = torch.cat([features, features[:2] * 1.5])  # 6 distinct images
+    reference = compute_reference(model, six, n_vectors=128, sentences_per_vector=2, max_new_tokens=4)
+    assert reference.n_vectors == 128 and reference.n_images == 6 and reference.interval_n == 6
+    assert Reference.from_dict(json.loads(json.dumps(reference.to_dict()))).interval_n == 6
+    twice = compute_reference(model, features.repeat(2, 1), n_vectors=8, sentences_per_vector=2)
+    assert twice.n_images == len(images)  # the same image twice is one image
+    table = pd.DataFrame({"word": ["water"], "count": [1], "share": [0.5]})
+    out = add_trust(table, 64, reference)
+    _, ref_high = wilson_interval(reference.share("water") * 6, 6)
+    assert out["above_prior"].iloc[0] == (out["share_low"].iloc[0] > ref_high)
+
+
+def test_an_old_saved_reference_falls_back_to_its_set_size():
+    words = [{"word": "sky", "count": 3, "share": 0.25}]
+    old = {"format": "texplain-reference/1", "method": "images of the reference set", "n_sentences": 1024}
+    old |= {"n_vectors": 128, "words": words, "settings": {"reference_set": 6}}
+    assert Reference.from_dict(old).interval_n == 6  # 128 draws from 6 images: 6
+    assert Reference.from_dict(old | {"settings": {"reference_set": 4000}}).interval_n == 128
+    assert Reference.from_dict(old | {"settings": {}}).interval_n == 128  # nothing known: its vectors

@@ -233,6 +233,7 @@ def test_a_run_stores_a_reference_and_its_words_carry_lift(run, model, folder, t
     reference = run.reference  # the model has none: computed from the run's 8 readable images
     assert reference.settings["origin"] == "run images" and reference.settings["reference_set"] == 8
     assert reference.n_vectors == 128 and reference.settings["max_new_tokens"] == SETTINGS["max_new_tokens"]
+    assert reference.n_images == reference.interval_n == 8  # its interval counts images, not the 128 draws
     words = run.words(by="label", top=None)
     trust = ["reference_share", "lift", "share_low", "share_high", "above_prior"]
     assert words.columns[-5:].tolist() == trust

@@ -154,9 +154,8 @@ def _reference_line(directory: Path) -> str:
             "reference: none (word tables show no lift; add one with texplain reference DIR --images FOLDER)"
         )
     top = ", ".join(f"{w} {s:.0%}" for w, s in reference.words[["word", "share"]].head(8).values)
-    return (
-        f"reference: {reference.n_sentences} sentences from {reference.n_vectors} {reference.method}: {top}"
-    )
+    distinct = f" ({reference.interval_n} distinct)" if reference.interval_n < reference.n_vectors else ""
+    return f"reference: {reference.n_sentences} sentences from {reference.n_vectors} {reference.method}{distinct}: {top}"
 
 
 def _model_directory(name: str) -> Path:

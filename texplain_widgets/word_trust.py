@@ -20,9 +20,10 @@ for one image's table ``n`` = its sentences and the interval is exact for that i
 dataset they are not: the sentences of one image share its prefix, a cluster. With m images of s
 sentences each, the variance of the pooled share is ``(var_between + E[p(1-p)] / s) / m``, which
 lies between ``p(1-p) / (m s)`` (all sentences independent: optimistic) and ``p(1-p) / m`` (one
-draw per image). Dataset tables (:meth:`ExplanationSet.words`) and the reference (N feature
-vectors of a few sentences each) therefore use their number of images / vectors as
-``n``: a conservative interval, never an optimistic one.
+draw per image). Dataset tables (:meth:`ExplanationSet.words`) and the reference (feature
+vectors of a few sentences each, drawn from a set of images) therefore use their number of
+distinct images as ``n`` (a 6-image reference set: 6, however many vectors drew from it): a
+conservative interval, never an optimistic one.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def add_trust(table: pd.DataFrame, n, reference, *, interval_n=None) -> pd.DataF
     it); ``interval_n``: the n of the Wilson interval, ``n`` by default (a dataset passes its
     images: see the module's docstring). ``reference``: a
     :class:`~texplain_widgets.model.reference.Reference` (its ``words``, ``n_sentences`` for the
-    smoothing, ``interval_n`` for its interval). Rows keep their order.
+    smoothing, ``interval_n``, its distinct images, for its interval). Rows keep their order.
     """
     out = table.copy()
     shares = reference.words.set_index("word")["share"]

@@ -59,4 +59,5 @@ def _summary(reference) -> dict:
         "method": reference.method,
         "n_sentences": reference.n_sentences,
         "n_vectors": reference.n_vectors,
+        "n_images": reference.interval_n,
     }
