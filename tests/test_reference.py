@@ -234,3 +234,32 @@ def test_an_old_saved_reference_falls_back_to_its_set_size():
     assert Reference.from_dict(old).interval_n == 6  # 128 draws from 6 images: 6
     assert Reference.from_dict(old | {"settings": {"reference_set": 4000}}).interval_n == 128
     assert Reference.from_dict(old | {"settings": {}}).interval_n == 128  # nothing known: its vectors
+
+
+def test_a_reference_of_other_sampling_settings_leaves_lift_empty(planted, capsys):
+    from texplain_widgets.word_lines import print_explanation, short_words
+
+    model, images, chosen, features = planted
+    model.compute_reference(features, n_vectors=8, sentences_per_vector=2, max_new_tokens=6)
+    assert model.explain(images[chosen], 16, max_new_tokens=6).words["lift"].notna().all()
+    other = model.explain(images[chosen], 16, max_new_tokens=4)
+    with pytest.warns(UserWarning, match="max_new_tokens 6 vs 4"):
+        words = other.words
+    assert words.columns[-5:].tolist() == TRUST
+    assert words[["reference_share", "lift", "above_prior"]].isna().all().all()
+    low, high = wilson_interval(words["share"] * 16, 16)  # the share's own interval needs no reference
+    np.testing.assert_allclose(words["share_low"], low) and np.testing.assert_allclose(
+        words["share_high"], high
+    )
+    assert "max_new_tokens 6 vs 4" in words.attrs["reference_note"]
+    assert "not comparable" in words.attrs["reference_note"]
+    record = json.loads(json.dumps(other.to_dict(n_words=2), allow_nan=False))
+    assert record["words"][0]["lift"] is None and record["reference"]["comparable"] is False
+    assert short_words(words.head(2)) == [f"{w} {s:.0%}" for w, s in words[["word", "share"]].head(2).values]
+    print_explanation("img", other, 3)
+    printed = capsys.readouterr().out
+    assert "not comparable" in printed and "nan" not in printed
+    with pytest.warns(UserWarning, match="top_p 0.9 vs 0.5"):
+        assert model.explain(images[0], 4, max_new_tokens=6, top_p=0.5).words["lift"].isna().all()
+    with pytest.warns(UserWarning, match="temperature 1.0 vs 0.7"):
+        assert model.explain(images[0], 4, max_new_tokens=6, temperature=0.7).words["lift"].isna().all()

@@ -259,3 +259,36 @@ def test_a_run_stores_a_reference_and_its_words_carry_lift(run, model, folder, t
     (legacy / "manifest.json").write_text(json.dumps(manifest))
     old = ExplanationSet.open(legacy)
     assert old.reference is None and "lift" not in old.words(by="label").columns
+
+
+def test_a_reference_of_other_settings_is_not_used_for_lift(run, model, folder, tmp_path):
+    import dataclasses
+
+    from texplain_widgets.widgets.report_queries import ranked_words
+
+    longer = {**run.reference.settings, "max_new_tokens": 20}  # the model's, made with 20 tokens
+    model.reference = dataclasses.replace(run.reference, settings=longer)
+    try:
+        own = explain_dataset(model, folder, tmp_path / "own", progress=False, **SETTINGS)
+    finally:
+        model.reference = None
+    assert own.reference.settings["origin"] == "run images"  # one with the run's 6 tokens instead
+    assert own.reference.settings["max_new_tokens"] == SETTINGS["max_new_tokens"]
+    assert own.words(by="label")["lift"].notna().all()
+
+    legacy = tmp_path / "legacy"  # a run that stored a reference of other settings (older versions)
+    shutil.copytree(own.directory, legacy)
+    manifest = json.loads((legacy / "manifest.json").read_text())
+    manifest["reference"]["settings"]["max_new_tokens"] = 20
+    (legacy / "manifest.json").write_text(json.dumps(manifest))
+    old = ExplanationSet.open(legacy)
+    with pytest.warns(UserWarning, match="max_new_tokens 20 vs 6"):
+        words = old.words(by="label")
+    assert words["lift"].isna().all() and words["above_prior"].isna().all()
+    assert "not comparable" in words.attrs["reference_note"]
+    with pytest.warns(UserWarning, match="not comparable"):
+        assert old.explanation(0).words["lift"].isna().all()
+    records = ranked_words(old, "label", 3)
+    assert records and not any("lift" in r for r in records)
+    resumed = explain_dataset(model, folder, legacy, progress=False, **SETTINGS)  # a rerun mends it
+    assert resumed.reference.settings["max_new_tokens"] == SETTINGS["max_new_tokens"]

@@ -24,6 +24,13 @@ draw per image). Dataset tables (:meth:`ExplanationSet.words`) and the reference
 vectors of a few sentences each, drawn from a set of images) therefore use their number of
 distinct images as ``n`` (a 6-image reference set: 6, however many vectors drew from it): a
 conservative interval, never an optimistic one.
+
+A reference is comparable with a table only when both were sampled with the same ``top_p``,
+``temperature`` and ``max_new_tokens`` (shorter sentences say each word less often: a 4-token
+table against a 20-token reference would be "below the prior" everywhere). Given the table's
+sampling ``settings``, :func:`add_trust` checks that; when they differ it keeps the columns but
+leaves ``reference_share``, ``lift`` and ``above_prior`` empty (NaN / NA) and says why in the
+table's ``attrs["reference_note"]`` (:func:`reference_note`); the share's own interval stays.
 """
 
 from __future__ import annotations
@@ -31,7 +38,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SMOOTHING", "TRUST_COLUMNS", "Z95", "add_trust", "prior_note", "wilson_interval"]
+__all__ = [
+    "SMOOTHING",
+    "TRUST_COLUMNS",
+    "Z95",
+    "add_trust",
+    "prior_note",
+    "reference_note",
+    "wilson_interval",
+]
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 SMOOTHING = 0.5  # pseudo-sentences of the smaller side, as the same pseudo-share on both sides
@@ -55,14 +70,18 @@ def wilson_interval(successes, n, z: float = Z95) -> tuple[np.ndarray, np.ndarra
     return np.where(empty, 0.0, low), np.where(empty, 1.0, high)
 
 
-def add_trust(table: pd.DataFrame, n, reference, *, interval_n=None) -> pd.DataFrame:
+def add_trust(
+    table: pd.DataFrame, n, reference, *, interval_n=None, settings: dict | None = None
+) -> pd.DataFrame:
     """``table`` (columns word, share) with the :data:`TRUST_COLUMNS` against ``reference``.
 
     ``n``: the sentences behind each share (a number or one per row; the lift's smoothing uses
     it); ``interval_n``: the n of the Wilson interval, ``n`` by default (a dataset passes its
     images: see the module's docstring). ``reference``: a
     :class:`~texplain_widgets.model.reference.Reference` (its ``words``, ``n_sentences`` for the
-    smoothing, ``interval_n``, its distinct images, for its interval). Rows keep their order.
+    smoothing, ``interval_n``, its distinct images, for its interval). ``settings``: how the
+    table's sentences were sampled; a reference of other settings leaves the comparison empty
+    (see the module's docstring). Rows keep their order.
     """
     out = table.copy()
     shares = reference.words.set_index("word")["share"]
@@ -81,7 +100,25 @@ def add_trust(table: pd.DataFrame, n, reference, *, interval_n=None) -> pd.DataF
     out["share_low"] = low
     out["share_high"] = high
     out["above_prior"] = low > ref_high
+    note = None if settings is None else reference_note(reference, settings)
+    if note is not None:
+        out["reference_share"] = out["lift"] = np.nan
+        out["above_prior"] = pd.array([pd.NA] * len(out), dtype="boolean")
+        out.attrs["reference_note"] = note
     return out
+
+
+def reference_note(reference, settings: dict) -> str | None:
+    """Why ``reference`` is not comparable with sentences sampled with ``settings``; None when it
+    is (or when either does not record a setting)."""
+    differences = reference.mismatch(settings)
+    if not differences:
+        return None
+    return (
+        f"the reference was sampled with other settings ({'; '.join(differences)}: the reference's "
+        "first), which change how often each word is said, so it is not comparable: lift, "
+        "reference_share and above_prior are left empty (compute a reference with these settings)"
+    )
 
 
 def prior_note(record: dict) -> str:

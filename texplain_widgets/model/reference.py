@@ -23,12 +23,15 @@ Defaults: 128 vectors x 8 sentences (1024 sentences), seed 0, explain's sampling
 vector draws its sentences from random streams of its own (not the streams images share).
 :func:`~texplain_widgets.word_trust.add_trust` compares a word table against it; the reference
 share's interval counts the distinct images drawn (``n_images``: 6 for a 6-image set, however
-many vectors), not the vectors or sentences.
+many vectors), not the vectors or sentences. A word table is compared with a reference only
+when both were sampled with the same :data:`COMPARABLE` settings (shorter sentences say each
+word less often): see :meth:`Reference.mismatch`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass, field, replace
@@ -48,6 +51,8 @@ FORMAT = "texplain-reference/1"
 #: ``method`` of :func:`compute_reference` -> the name a Reference records.
 METHODS = {"images": "images of the reference set", "shuffled": "coordinate-shuffled features"}
 CLASSIFY_CHUNK = 64
+#: Sampling settings a reference must share with a word table for its lift to mean anything.
+COMPARABLE = ("top_p", "temperature", "max_new_tokens")
 
 
 @dataclass
@@ -72,6 +77,18 @@ class Reference:
         if self.n_images is not None:
             return self.n_images
         return min(self.n_vectors, int(self.settings.get("reference_set", self.n_vectors)))
+
+    def mismatch(self, sampling: dict) -> list[str]:
+        """How ``sampling`` (e.g. an explanation's settings) differs from the reference's in the
+        settings that change what words are said (:data:`COMPARABLE`), as ``"name A vs B"`` (the
+        reference's value first); [] when comparable or unknown (a setting either does not record)."""
+        return [
+            f"{name} {self.settings[name]} vs {sampling[name]}"
+            for name in COMPARABLE
+            if name in self.settings
+            and name in sampling
+            and not math.isclose(float(self.settings[name]), float(sampling[name]), rel_tol=1e-9)
+        ]
 
     def share(self, word: str) -> float:
         """The share of the reference's sentences that use ``word`` (a lemma); 0 when none do."""
