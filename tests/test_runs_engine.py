@@ -292,3 +292,13 @@ def test_a_reference_of_other_settings_is_not_used_for_lift(run, model, folder, 
     assert records and not any("lift" in r for r in records)
     resumed = explain_dataset(model, folder, legacy, progress=False, **SETTINGS)  # a rerun mends it
     assert resumed.reference.settings["max_new_tokens"] == SETTINGS["max_new_tokens"]
+
+
+def test_labels_that_match_no_class_name_are_warned_about(model, folder, tmp_path):
+    listing = tmp_path / "list.csv"
+    names = ["landbird/img00.png", "waterbird/img01.png", "landbird/img02.png"]
+    listing.write_text("image,label\n" + "".join(f"{folder / n},{n[0].upper()}\n" for n in names))
+    with pytest.warns(UserWarning, match=r"none of the 2 labels.*L, W.*landbird, waterbird"):
+        runs = explain_dataset(model, listing, tmp_path / "out", progress=False, **SETTINGS)
+    with pytest.warns(UserWarning, match="none of the 2 labels"):
+        assert runs.accuracy()["accuracy"].iloc[0] == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (2 for any TExplainError)."""
     args = _parser().parse_args(argv)
     try:
-        return args.command(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = arguments.print_warning
+            return args.command(args)
     except TExplainError as err:
         print(f"texplain: error: {err}", file=sys.stderr)
         return 2

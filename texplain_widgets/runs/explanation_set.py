@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from .sources import label_problem
 from .store import StoreError, check_shards, read_manifest, shard_files
 from .tables import FAILURES, IMAGES
 
@@ -177,12 +178,19 @@ class ExplanationSet:
     def accuracy(self) -> pd.DataFrame:
         """Accuracy overall, per class (true label) and per group, the worst group marked.
 
-        Columns: by ("all", "class", "group"), name, n, correct, accuracy, worst.
+        Columns: by ("all", "class", "group"), name, n, correct, accuracy, worst. Labels that are
+        not the model's class names count as wrong, and a warning names them.
         """
         images = self.images
         if images.empty or images["label"].isna().all():
             raise InputError(f"{self.directory}: the run has no labels, so no accuracy")
         images = images[images["label"].notna()]
+        classifier = self.manifest.get("model", {}).get("classifier", {})
+        problem = label_problem(
+            images["label"], classifier.get("class_names"), classifier.get("num_classes", 0)
+        )
+        if problem is not None:
+            warnings.warn(f"{self.directory}: {problem}", stacklevel=2)
         predicted = images["class_name"].where(images["class_name"].notna(), images["predicted"].astype(str))
         frame = pd.DataFrame(
             {"class": images["label"], "group": images["group"], "correct": predicted == images["label"]}
