@@ -115,9 +115,9 @@ def reference_note(reference, settings: dict) -> str | None:
     if not differences:
         return None
     return (
-        f"the reference was sampled with other settings ({'; '.join(differences)}: the reference's "
-        "first), which change how often each word is said, so it is not comparable: lift, "
-        "reference_share and above_prior are left empty (compute a reference with these settings)"
+        f"the reference was sampled with other settings ({'; '.join(differences)}, the reference's "
+        "first): not comparable, so lift, reference_share and above_prior are left empty "
+        "(a reference sampled with these settings gives them)"
     )
 
 
