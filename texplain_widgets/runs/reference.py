@@ -24,12 +24,11 @@ MAX_IMAGES = 512
 
 def run_reference(model, source, settings, stored: dict | None) -> dict | None:
     """The manifest's ``reference`` entry for a run of ``model`` over ``source`` (None: too few images)."""
-    sampling = {"top_p": settings.top_p, "temperature": settings.temperature}
-    sampling["max_new_tokens"] = settings.max_new_tokens
+    sampling = settings.to_dict()
     reference = getattr(model, "reference", None)
     if reference is not None and not reference.mismatch(sampling):
         return _entry(reference, "model")
-    if stored is not None and not stored_reference({"reference": stored}).mismatch(sampling):
+    if stored is not None and not Reference.from_dict(stored, "the run's reference").mismatch(sampling):
         return stored
     items = list(source.items)
     if len(items) > MAX_IMAGES:
