@@ -1,6 +1,7 @@
 """Words not above the language prior in the widgets: pale in the charts, hidden on request."""
 
 import pandas as pd
+import pytest
 import torch
 
 from texplain_widgets import TExplain, explain_dataset
@@ -82,5 +83,13 @@ def test_the_explorer_words_carry_the_model_reference(tiny_classifier, tiny_lm, 
         widget.wait(120)
         assert "lift" in explanation.words
         assert widget.words and all("above_prior" in w and "note" in w for w in widget.words)
+        widget.max_new_tokens = 4  # not the reference's 6: its lift would compare unlike things
+        with pytest.warns(UserWarning, match="not comparable"):  # when the widget reads the words
+            explanation = widget.generate().result(120)
+            widget.wait(120)
+        assert explanation.words["lift"].isna().all()
+        assert widget.words and not any("above_prior" in w or "lift" in w for w in widget.words)
+        widget.n_words = 3  # the records are rebuilt from the finished table: still no lift
+        assert widget.words and not any("above_prior" in w for w in widget.words)
     finally:
         widget.close()

@@ -85,10 +85,9 @@ def test_add_trust_smooths_the_lift_and_marks_the_prior():
     assert list(out["word"]) == ["photo", "grass", "kite"] and out.columns[-5:].tolist() == TRUST
     assert out["reference_share"].tolist() == [0.4, 0.01, 0.0]
     assert out["above_prior"].tolist() == [False, True, True]
-    assert out["lift"].iloc[0] == pytest.approx((45.5 / 101) / (400.5 / 1001))
-    assert np.isfinite(out["lift"].iloc[2]) and out["lift"].iloc[2] == pytest.approx(
-        (30.5 / 101) / (0.5 / 1001)
-    )
+    pseudo = 0.5 / 100  # half a sentence of the smaller side, the same share on both sides
+    assert out["lift"].iloc[0] == pytest.approx((0.45 + pseudo) / (0.4 + pseudo))
+    assert np.isfinite(out["lift"].iloc[2]) and out["lift"].iloc[2] == pytest.approx((0.3 + pseudo) / pseudo)
     note = prior_note(out.iloc[0].to_dict())
     assert note == "not above the language prior: 40% of reference sentences vs 45% here (lift 1.1)"
 
@@ -191,3 +190,76 @@ def test_bad_reference_sets_are_refused(planted):
         compute_reference(model, "folder")
     with pytest.raises(InputError, match="method must be"):
         compute_reference(model, features, method="mean")
+
+
+@pytest.mark.parametrize("n, ref_n", [(64, 1024), (6400, 1024), (8, 8), (1, 100_000)])
+def test_a_word_neither_side_says_has_lift_one_and_differences_keep_their_direction(n, ref_n):
+    reference = Reference(
+        pd.DataFrame({"word": ["sky", "grass", "photo"], "count": [1, 1, 1], "share": [0.1, 0.2, 0.5]}),
+        ref_n,
+        128,
+    )
+    table = pd.DataFrame(
+        {
+            "word": ["zeppelin", "sky", "grass", "kite", "photo"],
+            "count": [0, 1, 1, 1, 1],
+            "share": [0.0, 0.3, 0.05, 0.4, 0.0],
+        }
+    )
+    lift = add_trust(table, n, reference).set_index("word")["lift"]
+    assert lift["zeppelin"] == pytest.approx(1.0)  # said by neither side: no evidence either way
+    assert lift["sky"] > 1 and lift["kite"] > 1  # said more here than in the reference
+    assert lift["grass"] < 1 and lift["photo"] < 1  # said less here
+    assert np.isfinite(lift).all()
+
+
+def test_the_reference_interval_counts_distinct_images(planted):
+    model, images, chosen, features = planted
+    six = torch.cat([features, features[:2] * 1.5])  # 6 distinct images
+    reference = compute_reference(model, six, n_vectors=128, sentences_per_vector=2, max_new_tokens=4)
+    assert reference.n_vectors == 128 and reference.n_images == 6 and reference.interval_n == 6
+    assert Reference.from_dict(json.loads(json.dumps(reference.to_dict()))).interval_n == 6
+    twice = compute_reference(model, features.repeat(2, 1), n_vectors=8, sentences_per_vector=2)
+    assert twice.n_images == len(images)  # the same image twice is one image
+    table = pd.DataFrame({"word": ["water"], "count": [1], "share": [0.5]})
+    out = add_trust(table, 64, reference)
+    _, ref_high = wilson_interval(reference.share("water") * 6, 6)
+    assert out["above_prior"].iloc[0] == (out["share_low"].iloc[0] > ref_high)
+
+
+def test_an_old_saved_reference_falls_back_to_its_set_size():
+    words = [{"word": "sky", "count": 3, "share": 0.25}]
+    old = {"format": "texplain-reference/1", "method": "images of the reference set", "n_sentences": 1024}
+    old |= {"n_vectors": 128, "words": words, "settings": {"reference_set": 6}}
+    assert Reference.from_dict(old).interval_n == 6  # 128 draws from 6 images: 6
+    assert Reference.from_dict(old | {"settings": {"reference_set": 4000}}).interval_n == 128
+    assert Reference.from_dict(old | {"settings": {}}).interval_n == 128  # nothing known: its vectors
+
+
+def test_a_reference_of_other_sampling_settings_leaves_lift_empty(planted, capsys):
+    from texplain_widgets.word_lines import print_explanation, short_words
+
+    model, images, chosen, features = planted
+    model.compute_reference(features, n_vectors=8, sentences_per_vector=2, max_new_tokens=6)
+    assert model.explain(images[chosen], 16, max_new_tokens=6).words["lift"].notna().all()
+    other = model.explain(images[chosen], 16, max_new_tokens=4)
+    with pytest.warns(UserWarning, match="max_new_tokens 6 vs 4"):
+        words = other.words
+    assert words.columns[-5:].tolist() == TRUST
+    assert words[["reference_share", "lift", "above_prior"]].isna().all().all()
+    low, high = wilson_interval(words["share"] * 16, 16)  # the share's own interval needs no reference
+    np.testing.assert_allclose(words["share_low"], low) and np.testing.assert_allclose(
+        words["share_high"], high
+    )
+    assert "max_new_tokens 6 vs 4" in words.attrs["reference_note"]
+    assert "not comparable" in words.attrs["reference_note"]
+    record = json.loads(json.dumps(other.to_dict(n_words=2), allow_nan=False))
+    assert record["words"][0]["lift"] is None and record["reference"]["comparable"] is False
+    assert short_words(words.head(2)) == [f"{w} {s:.0%}" for w, s in words[["word", "share"]].head(2).values]
+    print_explanation("img", other, 3)
+    printed = capsys.readouterr().out
+    assert "not comparable" in printed and "nan" not in printed
+    with pytest.warns(UserWarning, match="top_p 0.9 vs 0.5"):
+        assert model.explain(images[0], 4, max_new_tokens=6, top_p=0.5).words["lift"].isna().all()
+    with pytest.warns(UserWarning, match="temperature 1.0 vs 0.7"):
+        assert model.explain(images[0], 4, max_new_tokens=6, temperature=0.7).words["lift"].isna().all()

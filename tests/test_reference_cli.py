@@ -39,6 +39,15 @@ def test_reference_command_writes_it_and_explain_shows_lift(capsys, model_dir, p
     main(["explain", str(photo_files[0]), "--model", str(model_dir), "--sentences", "8", "--json"])
     entry = json.loads(capsys.readouterr().out)[0]
     assert {"reference_share", "lift", "above_prior"} <= set(entry["words"][0])
+    shorter = ["explain", str(photo_files[0]), "--model", str(model_dir), "--sentences", "8"]
+    shorter += ["--max-new-tokens", "4"]  # the reference has 20-token sentences: not comparable
+    assert main([*shorter, "--device", "cpu"]) == 0
+    out, err = capsys.readouterr()
+    assert "no lift: the reference was sampled with other settings (max_new_tokens 20 vs 4" in out
+    assert "nan" not in out and "texplain: warning: the reference was sampled" in err
+    assert main([*shorter, "--json"]) == 0
+    entry = json.loads(capsys.readouterr().out)[0]
+    assert entry["words"][0]["lift"] is None and entry["reference"]["comparable"] is False
 
 
 def test_reference_command_refuses_a_missing_folder(capsys, model_dir, photo_files, tmp_path):

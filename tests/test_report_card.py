@@ -164,6 +164,11 @@ def test_inspect_prints_the_card_and_an_old_checkpoint_still_inspects(texplain, 
     assert "reference: 100 sentences from 20 images of the reference set: photo 30%, kite 10%" in (
         capsys.readouterr().out
     )
+    Reference(words, 100, 20, "images of the reference set", {"reference_set": 6}).save(new)
+    assert main(["inspect", str(new)]) == 0
+    assert "reference: 100 sentences from 20 images of the reference set (6 distinct): photo 30%" in (
+        capsys.readouterr().out
+    )
     assert main(["inspect", str(tmp_path / "nothing")]) == 2
     assert "not a saved TExplain" in capsys.readouterr().err
 

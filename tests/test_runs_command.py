@@ -76,3 +76,31 @@ def test_texplain_run_is_a_command_of_the_cli(tmp_path, capsys):
     assert main(["run", str(tmp_path / "missing"), "--model", "demo", "--out", str(tmp_path / "out")]) == 2
     assert "no such folder" in capsys.readouterr().err  # checked before the demo model loads
     assert not (tmp_path / "out").exists()
+
+
+def test_run_refuses_a_labels_csv_that_names_an_image_twice_and_warns_on_unknown_labels(
+    tmp_path, tiny_classifier, tiny_lm, capsys
+):
+    from texplain_widgets.cli import main
+
+    model = save_tiny_model(tmp_path / "model", tiny_classifier, tiny_lm)
+    folder = image_folder(tmp_path / "images", 2)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("image,label\nlandbird/img00.png,kite\nlandbird/img00.png,balloon\n")
+    argv = [
+        "run",
+        str(folder),
+        "--labels",
+        str(labels),
+        "--model",
+        str(model),
+        "--out",
+        str(tmp_path / "run"),
+    ]
+    argv += ["--sentences", "2", "--max-new-tokens", "2", "--device", "cpu"]
+    assert main(argv) == 2
+    assert "lines 2 and 3" in capsys.readouterr().err and not (tmp_path / "run").exists()
+    labels.write_text("image,label\nlandbird/img00.png,kite\nwaterbird/img01.png,balloon\n")
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "texplain: warning:" in err and "none of the 2 labels" in err and "landbird, waterbird" in err

@@ -248,6 +248,7 @@ def test_a_run_stores_a_reference_and_its_words_carry_lift(run, model, folder, t
     reference = run.reference  # the model has none: computed from the run's 8 readable images
     assert reference.settings["origin"] == "run images" and reference.settings["reference_set"] == 8
     assert reference.n_vectors == 128 and reference.settings["max_new_tokens"] == SETTINGS["max_new_tokens"]
+    assert reference.n_images == reference.interval_n == 8  # its interval counts images, not the 128 draws
     words = run.words(by="label", top=None)
     trust = ["reference_share", "lift", "share_low", "share_high", "above_prior"]
     assert words.columns[-5:].tolist() == trust
@@ -273,3 +274,46 @@ def test_a_run_stores_a_reference_and_its_words_carry_lift(run, model, folder, t
     (legacy / "manifest.json").write_text(json.dumps(manifest))
     old = ExplanationSet.open(legacy)
     assert old.reference is None and "lift" not in old.words(by="label").columns
+
+
+def test_a_reference_of_other_settings_is_not_used_for_lift(run, model, folder, tmp_path):
+    import dataclasses
+
+    from texplain_widgets.widgets.report_queries import ranked_words
+
+    longer = {**run.reference.settings, "max_new_tokens": 20}  # the model's, made with 20 tokens
+    model.reference = dataclasses.replace(run.reference, settings=longer)
+    try:
+        own = explain_dataset(model, folder, tmp_path / "own", progress=False, **SETTINGS)
+    finally:
+        model.reference = None
+    assert own.reference.settings["origin"] == "run images"  # one with the run's 6 tokens instead
+    assert own.reference.settings["max_new_tokens"] == SETTINGS["max_new_tokens"]
+    assert own.words(by="label")["lift"].notna().all()
+
+    legacy = tmp_path / "legacy"  # a run that stored a reference of other settings (older versions)
+    shutil.copytree(own.directory, legacy)
+    manifest = json.loads((legacy / "manifest.json").read_text())
+    manifest["reference"]["settings"]["max_new_tokens"] = 20
+    (legacy / "manifest.json").write_text(json.dumps(manifest))
+    old = ExplanationSet.open(legacy)
+    with pytest.warns(UserWarning, match="max_new_tokens 20 vs 6"):
+        words = old.words(by="label")
+    assert words["lift"].isna().all() and words["above_prior"].isna().all()
+    assert "not comparable" in words.attrs["reference_note"]
+    with pytest.warns(UserWarning, match="not comparable"):
+        assert old.explanation(0).words["lift"].isna().all()
+    records = ranked_words(old, "label", 3)
+    assert records and not any("lift" in r for r in records)
+    resumed = explain_dataset(model, folder, legacy, progress=False, **SETTINGS)  # a rerun mends it
+    assert resumed.reference.settings["max_new_tokens"] == SETTINGS["max_new_tokens"]
+
+
+def test_labels_that_match_no_class_name_are_warned_about(model, folder, tmp_path):
+    listing = tmp_path / "list.csv"
+    names = ["landbird/img00.png", "waterbird/img01.png", "landbird/img02.png"]
+    listing.write_text("image,label\n" + "".join(f"{folder / n},{n[0].upper()}\n" for n in names))
+    with pytest.warns(UserWarning, match=r"none of the 2 labels.*L, W.*landbird, waterbird"):
+        runs = explain_dataset(model, listing, tmp_path / "out", progress=False, **SETTINGS)
+    with pytest.warns(UserWarning, match="none of the 2 labels"):
+        assert runs.accuracy()["accuracy"].iloc[0] == 0

@@ -66,3 +66,37 @@ def test_demo_is_100_test_images_per_group_with_labels_and_groups():
     assert len(groups) == 4 and {item.label for item in source.items} == {"kite", "balloon"}
     per_group = [sum(item.group == g for item in source.items) for g in groups]
     assert per_group == [100] * 4
+
+
+def test_an_image_named_twice_with_other_labels_is_refused_naming_the_lines(tmp_path):
+    folder = image_folder(tmp_path / "images", 4)
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "image,label\nlandbird/img00.png,duck\nwaterbird/img01.png,swan\n\nlandbird/img00.png,goose\n"
+    )
+    with pytest.raises(InputError, match=r"labels\.csv.*landbird/img00\.png.*lines 2 and 5.*duck.*goose"):
+        resolve_source(folder, labels)
+    labels.write_text("image,label,group\nlandbird/img00.png,duck,a\n./landbird/img00.png,duck,b\n")
+    with pytest.raises(InputError, match=r"lines 2 and 3.*group"):  # the same label, another group
+        resolve_source(folder, labels)
+    labels.write_text("image,label\nlandbird/img00.png,duck\n./landbird/img00.png,duck\n")
+    assert resolve_source(folder, labels).items[0].label == "duck"  # the same label twice: no clash
+    listing = tmp_path / "list.csv"  # a CSV source is held to the same rule
+    listing.write_text("image,label\nimages/landbird/img00.png,a\nimages/waterbird/img01.png,b\n")
+    listing.write_text(listing.read_text() + "images/landbird/img00.png,b\n")
+    with pytest.raises(InputError, match=r"list\.csv.*images/landbird/img00\.png.*lines 2 and 4"):
+        resolve_source(listing)
+
+
+def test_labels_that_name_none_of_the_classes_are_described():
+    from texplain_widgets.runs.sources import label_problem
+
+    none = label_problem(["cat", "dog", None, "cat"], ["landbird", "waterbird"], 2)
+    assert "none of the 2 labels" in none and "cat, dog" in none and "landbird, waterbird" in none
+    some = label_problem(["landbird", "Waterbird"], ["landbird", "waterbird"], 2)
+    assert some.startswith("1 of the 2 labels") and "Waterbird" in some
+    assert label_problem(["landbird", "waterbird", None], ["landbird", "waterbird"], 2) is None
+    assert label_problem([None, None], ["landbird"], 1) is None  # no labels: nothing to say
+    assert label_problem(["0", "1"], None, 2) is None  # a model without names predicts indices
+    many = label_problem([f"c{i}" for i in range(20)], None, 2)
+    assert "c0, c1, c10, c11, c12 ..." in many and "0, 1" in many

@@ -1,8 +1,10 @@
-"""Argument types shared by the command lines (``texplain ...`` and ``texplain run``)."""
+"""Argument types shared by the command lines (``texplain ...`` and ``texplain run``), and how
+they print a warning."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .errors import InputError
 
@@ -28,3 +30,8 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A ``warnings.showwarning`` for the command line: ``texplain: warning: ...`` on stderr."""
+    print(f"texplain: warning: {message}", file=file or sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (2 for any TExplainError)."""
     args = _parser().parse_args(argv)
     try:
-        return args.command(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = arguments.print_warning
+            return args.command(args)
     except TExplainError as err:
         print(f"texplain: error: {err}", file=sys.stderr)
         return 2
@@ -155,9 +158,8 @@ def _reference_line(directory: Path) -> str:
             "reference: none (word tables show no lift; add one with texplain reference DIR --images FOLDER)"
         )
     top = ", ".join(f"{w} {s:.0%}" for w, s in reference.words[["word", "share"]].head(8).values)
-    return (
-        f"reference: {reference.n_sentences} sentences from {reference.n_vectors} {reference.method}: {top}"
-    )
+    distinct = f" ({reference.interval_n} distinct)" if reference.interval_n < reference.n_vectors else ""
+    return f"reference: {reference.n_sentences} sentences from {reference.n_vectors} {reference.method}{distinct}: {top}"
 
 
 def _model_directory(name: str) -> Path:

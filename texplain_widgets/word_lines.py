@@ -1,10 +1,13 @@
 """How the command line prints word tables: aligned columns, and what the language prior says.
 
 With the model's reference (:mod:`texplain_widgets.model.reference`) each word also shows its
-share of the reference's sentences and its lift, and a word not above the prior is marked.
+share of the reference's sentences and its lift, and a word not above the prior is marked; a
+reference sampled with other settings gives a line saying it is not comparable instead.
 """
 
 from __future__ import annotations
+
+import pandas as pd
 
 __all__ = ["PRIOR_MARK", "print_explanation", "short_words"]
 
@@ -12,9 +15,12 @@ PRIOR_MARK = "~"  # after a word not above the language prior
 
 
 def short_words(words) -> list[str]:
-    """``word share`` each, ``~`` after a word not above the prior (with a reference)."""
+    """``word share`` each, ``~`` after a word not above the prior (with a comparable reference)."""
     marks = words["above_prior"] if "above_prior" in words else [True] * len(words)
-    return [f"{w} {s:.0%}{'' if m else PRIOR_MARK}" for w, s, m in zip(words["word"], words["share"], marks)]
+    return [
+        f"{w} {s:.0%}{'' if pd.isna(m) or m else PRIOR_MARK}"
+        for w, s, m in zip(words["word"], words["share"], marks)
+    ]
 
 
 def print_explanation(title: str, explanation, top: int) -> None:
@@ -28,7 +34,10 @@ def print_explanation(title: str, explanation, top: int) -> None:
         print("  no words: every sentence was empty or stop words only")
         return
     width = max(len("word"), *map(len, words["word"]))
-    trust = "lift" in words
+    note = explanation.reference_note
+    trust = "lift" in words and note is None
+    if note is not None:
+        print(f"  no lift: {note}")
     print(f"  {'word':<{width}}  count   share" + ("  reference   lift" if trust else ""))
     for row in words.itertuples(index=False):
         line = f"  {row.word:<{width}}  {row.count:>5}  {row.share:>6.1%}"

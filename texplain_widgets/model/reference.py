@@ -21,15 +21,20 @@ the shuffled reference for comparison.
 
 Defaults: 128 vectors x 8 sentences (1024 sentences), seed 0, explain's sampling defaults; each
 vector draws its sentences from random streams of its own (not the streams images share).
-:func:`~texplain_widgets.words.trust.add_trust` compares a word table against it.
+:func:`~texplain_widgets.words.trust.add_trust` compares a word table against it; the reference
+share's interval counts the distinct images drawn (``n_images``: 6 for a 6-image set, however
+many vectors), not the vectors or sentences. A word table is compared with a reference only
+when both were sampled with the same :data:`COMPARABLE` settings (shorter sentences say each
+word less often): see :meth:`Reference.mismatch`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -46,24 +51,44 @@ FORMAT = "texplain-reference/1"
 #: ``method`` of :func:`compute_reference` -> the name a Reference records.
 METHODS = {"images": "images of the reference set", "shuffled": "coordinate-shuffled features"}
 CLASSIFY_CHUNK = 64
+#: Sampling settings a reference must share with a word table for its lift to mean anything.
+COMPARABLE = ("top_p", "temperature", "max_new_tokens")
 
 
 @dataclass
 class Reference:
     """A reference word table (word, count, share) of ``n_sentences`` sentences from ``n_vectors``
-    feature vectors; ``settings`` records how (sampling, seed, the reference set's size, the
-    translator's fingerprint)."""
+    feature vectors of ``n_images`` distinct images; ``settings`` records how (sampling, seed, the
+    reference set's size, the translator's fingerprint)."""
 
     words: pd.DataFrame
     n_sentences: int
     n_vectors: int
     method: str = METHODS["images"]
     settings: dict = field(default_factory=dict)
+    n_images: int | None = None  # None: saved before it was recorded (see interval_n)
 
     @property
     def interval_n(self) -> int:
-        """The n of the reference share's interval: its vectors (each a cluster of sentences)."""
-        return self.n_vectors
+        """The n of the reference share's interval: its distinct images (each a cluster of
+        sentences, however many vectors drew it). A reference saved without ``n_images`` uses
+        ``min(n_vectors, settings["reference_set"])`` (the images drawn without replacement from
+        a set of that size), or ``n_vectors`` when the set's size is not recorded either."""
+        if self.n_images is not None:
+            return self.n_images
+        return min(self.n_vectors, int(self.settings.get("reference_set", self.n_vectors)))
+
+    def mismatch(self, sampling: dict) -> list[str]:
+        """How ``sampling`` (e.g. an explanation's settings) differs from the reference's in the
+        settings that change what words are said (:data:`COMPARABLE`), as ``"name A vs B"`` (the
+        reference's value first); [] when comparable or unknown (a setting either does not record)."""
+        return [
+            f"{name} {self.settings[name]} vs {sampling[name]}"
+            for name in COMPARABLE
+            if name in self.settings
+            and name in sampling
+            and not math.isclose(float(self.settings[name]), float(sampling[name]), rel_tol=1e-9)
+        ]
 
     def share(self, word: str) -> float:
         """The share of the reference's sentences that use ``word`` (a lemma); 0 when none do."""
@@ -76,6 +101,7 @@ class Reference:
             "method": self.method,
             "n_sentences": self.n_sentences,
             "n_vectors": self.n_vectors,
+            "n_images": self.interval_n,
             "settings": self.settings,
             "words": self.words[["word", "count", "share"]].to_dict(orient="records"),
         }
@@ -87,8 +113,14 @@ class Reference:
         try:
             words = pd.DataFrame(data["words"], columns=["word", "count", "share"])
             words = words.astype({"word": object, "count": "int64", "share": "float64"})
+            n_images = None if data.get("n_images") is None else int(data["n_images"])
             return cls(
-                words, int(data["n_sentences"]), int(data["n_vectors"]), data["method"], data["settings"]
+                words,
+                int(data["n_sentences"]),
+                int(data["n_vectors"]),
+                data["method"],
+                dict(data["settings"]),
+                n_images,
             )
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: malformed reference ({err!r})") from err
@@ -150,8 +182,10 @@ def compute_reference(
         raise InputError("n_vectors and sentences_per_vector must be at least 1")
     if method == "shuffled":
         vectors = shuffled_vectors(features, n_vectors, seed)
+        n_images = min(n_vectors, _distinct(features))  # each vector mixes images of the set
     else:
         vectors = features[_draw_rows(len(features), n_vectors, seed)]
+        n_images = _distinct(vectors)
     settings = SamplingSettings(sentences_per_vector, top_p, temperature, max_new_tokens, seed, batch_size)
     with torch.inference_mode():
         prefixes = model.translator(vectors.to(model.device))
@@ -162,7 +196,7 @@ def compute_reference(
         "reference_set": int(features.shape[0]),
         "translator_fingerprint": translator_fingerprint(model),
     }
-    return Reference(table, len(sentences), n_vectors, METHODS[method], recorded)
+    return Reference(table, len(sentences), n_vectors, METHODS[method], recorded, n_images)
 
 
 def reference_features(model, features_or_images) -> torch.Tensor:
@@ -189,6 +223,11 @@ def reference_features(model, features_or_images) -> torch.Tensor:
     return features
 
 
+def _distinct(features: torch.Tensor) -> int:
+    """The number of distinct rows (images; the same image twice has the same features)."""
+    return int(torch.unique(features, dim=0).shape[0])
+
+
 def _draw_rows(n_rows: int, n: int, seed: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     order = torch.cat([torch.randperm(n_rows, generator=generator) for _ in range(-(-n // n_rows))])
@@ -213,9 +252,7 @@ def save_reference(reference: Reference | None, directory, translator_state: dic
         from .checkpoint import fingerprint_tensors
 
         settings = {**reference.settings, "translator_fingerprint": fingerprint_tensors(translator_state)}
-        reference = Reference(
-            reference.words, reference.n_sentences, reference.n_vectors, reference.method, settings
-        )
+        reference = replace(reference, settings=settings)
     reference.save(directory)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -20,7 +21,7 @@ from .chunk import explain_items
 from .explanation_set import ExplanationSet
 from .models import describe_model, load_model, model_source
 from .reference import run_reference
-from .sources import Item, Source, resolve_source
+from .sources import Item, Source, label_problem, resolve_source
 from .store import StoreWriter
 from .tables import chunk_tables
 
@@ -58,7 +59,8 @@ def explain_dataset(
     ``workers`` Ray actors (default one per GPU, else one), on the cluster at ``address``
     when given; with the local engine ``workers`` sets torch's threads and ``device`` (e.g.
     ``"cuda"``) moves the model. ``on_chunk(stored, total)`` runs after every shard.
-    Unreadable images go to the failures table; ``progress`` shows a tqdm bar. The model's
+    Unreadable images go to the failures table; labels that are not the model's class names are
+    warned about (accuracy counts them wrong); ``progress`` shows a tqdm bar. The model's
     reference word distribution (or one from the run's images, see :mod:`.reference`) is stored
     in the manifest, for the lift and above_prior columns of the run's word tables.
     """
@@ -76,6 +78,12 @@ def explain_dataset(
     source = resolve_source(source, labels)
     name = model if isinstance(model, (str, os.PathLike)) else None
     model = load_model(model)
+    classifier = model.classifier
+    problem = label_problem(
+        [item.label for item in source.items], classifier.class_names, classifier.num_classes
+    )
+    if problem is not None:
+        warnings.warn(f"{source.description['location']}: {problem}", stacklevel=2)
     if device is not None and engine == "local":
         model = model.to(device)
     head = {

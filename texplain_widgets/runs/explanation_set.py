@@ -6,6 +6,7 @@ per-image word counts, never the sentences, so they stay fast on millions of sen
 
 from __future__ import annotations
 
+import warnings
 from functools import cached_property
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from .sources import label_problem
 from .store import StoreError, check_shards, read_manifest, shard_files
 from .tables import FAILURES, IMAGES
 
@@ -63,10 +65,21 @@ class ExplanationSet:
 
     @cached_property
     def reference(self):
-        """The reference word distribution stored with the run (:mod:`.reference`), or None."""
+        """The reference word distribution stored with the run (:mod:`.reference`), or None.
+        One sampled with other settings than the run's (stored by an older version) is kept,
+        but a warning says that the word tables leave its lift empty."""
+        from ..words.trust import reference_note
         from .reference import stored_reference
 
-        return stored_reference(self.manifest)
+        reference = stored_reference(self.manifest)
+        note = None if reference is None else reference_note(reference, self.settings)
+        if note is not None:
+            warnings.warn(
+                f"{self.directory}: {note}; run the same `texplain run` (explain_dataset) into it "
+                "again to compute one with the run's settings",
+                stacklevel=3,
+            )
+        return reference
 
     def summary(self) -> str:
         """A line on what is stored, and where to read why images failed."""
@@ -141,7 +154,9 @@ class ExplanationSet:
             f"SELECT {key} AS g, sum(n_sentences) AS n, count(*) AS m FROM images WHERE {key} IS NOT NULL GROUP BY 1"
         ).set_index("g")
         n, m = ranked["group"].map(sizes["n"]), ranked["group"].map(sizes["m"])
-        return add_trust(ranked, n.to_numpy(), self.reference, interval_n=m.to_numpy())
+        return add_trust(
+            ranked, n.to_numpy(), self.reference, interval_n=m.to_numpy(), settings=self.settings
+        )
 
     def images_with(self, word: str) -> pd.DataFrame:
         """Images whose sentences use ``word`` (a stored lemma, or any spelling: see
@@ -163,12 +178,19 @@ class ExplanationSet:
     def accuracy(self) -> pd.DataFrame:
         """Accuracy overall, per class (true label) and per group, the worst group marked.
 
-        Columns: by ("all", "class", "group"), name, n, correct, accuracy, worst.
+        Columns: by ("all", "class", "group"), name, n, correct, accuracy, worst. Labels that are
+        not the model's class names count as wrong, and a warning names them.
         """
         images = self.images
         if images.empty or images["label"].isna().all():
             raise InputError(f"{self.directory}: the run has no labels, so no accuracy")
         images = images[images["label"].notna()]
+        classifier = self.manifest.get("model", {}).get("classifier", {})
+        problem = label_problem(
+            images["label"], classifier.get("class_names"), classifier.get("num_classes", 0)
+        )
+        if problem is not None:
+            warnings.warn(f"{self.directory}: {problem}", stacklevel=2)
         predicted = images["class_name"].where(images["class_name"].notna(), images["predicted"].astype(str))
         frame = pd.DataFrame(
             {"class": images["label"], "group": images["group"], "correct": predicted == images["label"]}

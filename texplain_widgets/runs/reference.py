@@ -1,11 +1,15 @@
 """The reference word distribution a run stores, so its word tables carry lift and above_prior.
 
-A model with a :attr:`~texplain_widgets.TExplain.reference` gives its own. A model without one
-(an old checkpoint) gets one computed from the run's own images: up to :data:`MAX_IMAGES` of
-them, drawn with the run's seed, as :mod:`texplain_widgets.model.reference` describes, sampled
-with the run's settings. That costs one classifier pass over those images and 1024 sentences,
-little next to a run. A resumed run keeps the one it stored. The manifest holds it under ``reference`` (``settings.origin`` says
-which: ``"model"`` or ``"run images"``).
+A model with a :attr:`~texplain_widgets.TExplain.reference` sampled with the run's top_p,
+temperature and max_new_tokens gives its own. Otherwise (an old checkpoint without one, or a
+reference of other settings: a run with ``max_new_tokens=4`` is not comparable with a
+reference of 20-token sentences) the run gets one computed from its own images: up to
+:data:`MAX_IMAGES` of them, drawn with the run's seed, as :mod:`texplain_widgets.model.reference`
+describes, sampled with the run's settings. That costs one classifier pass over those images and
+1024 sentences, little next to a run. A resumed run keeps the one it stored when comparable
+(a run stored by an older version may hold one of other settings: it is computed again). The
+manifest holds it under ``reference`` (``settings.origin`` says which: ``"model"`` or ``"run
+images"``).
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ MAX_IMAGES = 512
 
 def run_reference(model, source, settings, stored: dict | None) -> dict | None:
     """The manifest's ``reference`` entry for a run of ``model`` over ``source`` (None: too few images)."""
+    sampling = settings.to_dict()
     reference = getattr(model, "reference", None)
-    if reference is not None:
+    if reference is not None and not reference.mismatch(sampling):
         return _entry(reference, "model")
-    if stored is not None:
+    if stored is not None and not Reference.from_dict(stored, "the run's reference").mismatch(sampling):
         return stored
     items = list(source.items)
     if len(items) > MAX_IMAGES:

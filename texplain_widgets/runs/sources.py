@@ -1,8 +1,10 @@
 """What a run explains: a folder, a CSV, an ImageCollection or the demo, as numbered items.
 
 Sources are listed and checked before any model loads: an empty source, a CSV without an
-``image`` column or naming files that do not exist is an InputError at once. Files that
-exist but do not decode are not checked here: the run records them as failures.
+``image`` column, naming files that do not exist or naming one image twice with other labels
+(or groups) is an InputError at once. Files that exist but do not decode are not checked here:
+the run records them as failures. :func:`label_problem` says when labels are not the model's
+class names (accuracy would count those images wrong).
 """
 
 from __future__ import annotations
@@ -110,11 +112,15 @@ def _folder(path: Path) -> ImageCollection:
         raise InputError(f"nothing to explain: {err}") from err
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
+def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[int]]:
+    """The rows (stripped, empty cells None) and the line each ends on."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            rows = list(reader)
+            rows, lines = [], []
+            for row in reader:
+                rows.append(row)
+                lines.append(reader.line_num)
             columns = [c.strip() for c in reader.fieldnames or []]
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise InputError(f"{path}: cannot read the CSV ({err})") from err
@@ -126,13 +132,14 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
         )
     if not rows:
         raise InputError(f"{path}: no images listed")
-    return [{k.strip(): (v or "").strip() or None for k, v in row.items() if k} for row in rows]
+    return [{k.strip(): (v or "").strip() or None for k, v in row.items() if k} for row in rows], lines
 
 
 def _csv_collection(path: Path) -> ImageCollection:
-    rows = _read_csv(path, ("image",))
-    paths = [_resolve(path.parent, row["image"], path, n) for n, row in enumerate(rows, start=2)]
+    rows, lines = _read_csv(path, ("image",))
+    paths = [_resolve(path.parent, row["image"], path, n) for n, row in zip(lines, rows)]
     _check_exist(paths, path)
+    _check_one_label_each(paths, rows, lines, path)
     return ImageCollection(
         paths,
         [row["image"] for row in rows],
@@ -142,15 +149,16 @@ def _csv_collection(path: Path) -> ImageCollection:
 
 
 def _relabel(collection: ImageCollection, folder: Path, labels: Path) -> ImageCollection:
-    rows = _read_csv(labels, ("image", "label"))
+    rows, lines = _read_csv(labels, ("image", "label"))
     index = {Path(p).resolve(): i for i, p in enumerate(collection.sources)}
-    wanted = [_resolve(folder, row["image"], labels, n) for n, row in enumerate(rows, start=2)]
+    wanted = [_resolve(folder, row["image"], labels, n) for n, row in zip(lines, rows)]
     missing = [str(p) for p in wanted if p not in index]
     if missing:
         raise InputError(
             f"{labels} names {len(missing)} image(s) not in {folder}: {', '.join(missing[:5])}"
             + (" ..." if len(missing) > 5 else "")
         )
+    _check_one_label_each(wanted, rows, lines, labels)
     new_labels, groups = list(collection.labels), list(collection.groups)
     for path, row in zip(wanted, rows):
         new_labels[index[path]] = row["label"]
@@ -172,6 +180,48 @@ def _check_exist(paths: list[Path], csv_path: Path) -> None:
             f"{csv_path} names {len(missing)} missing file(s): {', '.join(missing[:5])}"
             + (" ..." if len(missing) > 5 else "")
         )
+
+
+def _check_one_label_each(paths: list[Path], rows: list[dict], lines: list[int], csv_path: Path) -> None:
+    """Refuse a CSV naming one image twice with other labels or groups (the same twice is fine)."""
+    first: dict[Path, tuple[int, dict]] = {}
+    clashes = []
+    for path, row, line in zip(paths, rows, lines):
+        if path not in first:
+            first[path] = (line, row)
+            continue
+        earlier_line, earlier = first[path]
+        differ = [key for key in ("label", "group") if earlier.get(key) != row.get(key)]
+        if differ:
+            values = "; ".join(f"{key} {earlier.get(key)} vs {row.get(key)}" for key in differ)
+            clashes.append(f"{earlier['image']} on lines {earlier_line} and {line} ({values})")
+    if clashes:
+        raise InputError(
+            f"{csv_path} names {len(clashes)} image(s) twice with different labels or groups: "
+            + ", ".join(clashes[:5])
+            + (" ..." if len(clashes) > 5 else "")
+            + "; keep one line per image"
+        )
+
+
+def label_problem(labels, class_names: list[str] | None, num_classes: int) -> str | None:
+    """What is wrong when ``labels`` (None: unlabelled) are not all the model's class names (a
+    model without names predicts "0", "1", ...): their images count as wrong; None when all are."""
+    names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+    given = sorted({label for label in labels if label is not None})
+    unknown = [label for label in given if label not in set(names)]
+    if not unknown:
+        return None
+    shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+    known = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+    if len(unknown) == len(given):
+        what = f"none of the {len(given)} labels is one of the model's class names, so accuracy is 0"
+    else:
+        what = (
+            f"{len(unknown)} of the {len(given)} labels are not among the model's class names, "
+            "so accuracy counts their images wrong"
+        )
+    return f"{what}: {shown} (class names: {known}); give labels spelled as the class names"
 
 
 def _digest(items: list[Item]) -> str:

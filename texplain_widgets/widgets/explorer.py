@@ -254,8 +254,11 @@ class Explorer(ExplorerTraits):
 
     @property
     def _reference(self):
-        """The model's reference word distribution (words not above it are greyed), or None."""
-        return getattr(self.texplain, "reference", None)
+        """The model's reference word distribution (words not above it are greyed), or None
+        (also when sampled with other settings than these: not comparable)."""
+        reference = getattr(self.texplain, "reference", None)
+        settings = {name: getattr(self, name) for name in SAMPLING}
+        return None if reference is None or reference.mismatch(settings) else reference
 
     def _set_sentences(self, texts: list[str], word: str) -> None:
         """Show up to ``max_sentences`` of ``texts``, those with ``word`` first and its tokens marked."""

@@ -64,7 +64,7 @@ def ranked_words(run: ExplanationSet, by: str, top: int) -> list[dict]:
     for r in table.itertuples(index=False):
         record = {"group": str(r.group), "word": str(r.word), "z": float(r.z), "share": float(r.share)}
         record["count"] = int(r.count)
-        if trust:
+        if trust and r.lift == r.lift:  # NaN: the run's reference has other settings
             record.update(
                 reference_share=float(r.reference_share), lift=float(r.lift), above_prior=bool(r.above_prior)
             )

@@ -15,7 +15,8 @@ def word_records(texts: list[str], n: int, table=None, reference=None) -> list[d
     """The top ``n`` words of ``table`` (by default the word table of ``texts``, against
     ``reference`` when given) as JSON records ``{"word", "count", "share"}`` of plain Python
     types; a table with trust columns adds ``reference_share``, ``lift``, ``above_prior`` and
-    ``note`` (the tooltip line, :func:`~texplain_widgets.words.trust.prior_note`)."""
+    ``note`` (the tooltip line, :func:`~texplain_widgets.words.trust.prior_note`), unless its lift
+    is empty (a reference of other sampling settings)."""
     if table is None and texts:
         table = word_table(texts)
         if reference is not None:
@@ -25,7 +26,7 @@ def word_records(texts: list[str], n: int, table=None, reference=None) -> list[d
     records = []
     for row in table.head(n).itertuples(index=False):
         record = {"word": str(row.word), "count": int(row.count), "share": float(row.share)}
-        if "lift" in table:
+        if "lift" in table and row.lift == row.lift:  # NaN: a reference of other settings
             record.update(
                 reference_share=float(row.reference_share),
                 lift=float(row.lift),

@@ -5,9 +5,12 @@ tells nothing about the classifier. :func:`add_trust` compares a word table with
 reference word distribution (:mod:`texplain_widgets.model.reference`) and adds:
 
 - ``reference_share``: the share of the reference's sentences that use the word (0 if none);
-- ``lift``: ``share / reference_share``, both smoothed by half a sentence
-  (``(k + 0.5) / (n + 1)``, Jeffreys' pseudo-counts), so a word the reference never said gets a
-  large but finite lift, and a word neither said a lift of 1;
+- ``lift``: ``(share + s0) / (reference_share + s0)``, both shares smoothed alike by the same
+  pseudo-share ``s0 = 0.5 / min(n, reference sentences)``: half a sentence of the smaller side
+  (Jeffreys' pseudo-count there), the same fraction of the larger side (pseudo-counts
+  proportional to each side's sentences). So a word neither side said gets a lift of exactly 1
+  whatever the two n's, a word the reference never said a large but finite one (at most
+  ``2 min(n, reference sentences) + 1``), and lift > 1 exactly when share > reference_share;
 - ``share_low``, ``share_high``: the Wilson 95% interval of the share given ``n``;
 - ``above_prior``: the share's Wilson lower bound exceeds the reference share's Wilson upper
   bound: the word is said more than the LM's prior would, beyond sampling noise.
@@ -17,9 +20,17 @@ for one image's table ``n`` = its sentences and the interval is exact for that i
 dataset they are not: the sentences of one image share its prefix, a cluster. With m images of s
 sentences each, the variance of the pooled share is ``(var_between + E[p(1-p)] / s) / m``, which
 lies between ``p(1-p) / (m s)`` (all sentences independent: optimistic) and ``p(1-p) / m`` (one
-draw per image). Dataset tables (:meth:`ExplanationSet.words`) and the reference (N feature
-vectors of a few sentences each) therefore use their number of images / vectors as
-``n``: a conservative interval, never an optimistic one.
+draw per image). Dataset tables (:meth:`ExplanationSet.words`) and the reference (feature
+vectors of a few sentences each, drawn from a set of images) therefore use their number of
+distinct images as ``n`` (a 6-image reference set: 6, however many vectors drew from it): a
+conservative interval, never an optimistic one.
+
+A reference is comparable with a table only when both were sampled with the same ``top_p``,
+``temperature`` and ``max_new_tokens`` (shorter sentences say each word less often: a 4-token
+table against a 20-token reference would be "below the prior" everywhere). Given the table's
+sampling ``settings``, :func:`add_trust` checks that; when they differ it keeps the columns but
+leaves ``reference_share``, ``lift`` and ``above_prior`` empty (NaN / NA) and says why in the
+table's ``attrs["reference_note"]`` (:func:`reference_note`); the share's own interval stays.
 """
 
 from __future__ import annotations
@@ -27,10 +38,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SMOOTHING", "TRUST_COLUMNS", "Z95", "add_trust", "prior_note", "wilson_interval"]
+__all__ = [
+    "SMOOTHING",
+    "TRUST_COLUMNS",
+    "Z95",
+    "add_trust",
+    "prior_note",
+    "reference_note",
+    "wilson_interval",
+]
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
-SMOOTHING = 0.5  # pseudo-sentences with and without the word, added to both shares of the lift
+SMOOTHING = 0.5  # pseudo-sentences of the smaller side, as the same pseudo-share on both sides
 TRUST_COLUMNS = ("reference_share", "lift", "share_low", "share_high", "above_prior")
 
 
@@ -51,14 +70,18 @@ def wilson_interval(successes, n, z: float = Z95) -> tuple[np.ndarray, np.ndarra
     return np.where(empty, 0.0, low), np.where(empty, 1.0, high)
 
 
-def add_trust(table: pd.DataFrame, n, reference, *, interval_n=None) -> pd.DataFrame:
+def add_trust(
+    table: pd.DataFrame, n, reference, *, interval_n=None, settings: dict | None = None
+) -> pd.DataFrame:
     """``table`` (columns word, share) with the :data:`TRUST_COLUMNS` against ``reference``.
 
     ``n``: the sentences behind each share (a number or one per row; the lift's smoothing uses
     it); ``interval_n``: the n of the Wilson interval, ``n`` by default (a dataset passes its
     images: see the module's docstring). ``reference``: a
     :class:`~texplain_widgets.model.reference.Reference` (its ``words``, ``n_sentences`` for the
-    smoothing, ``interval_n`` for its interval). Rows keep their order.
+    smoothing, ``interval_n``, its distinct images, for its interval). ``settings``: how the
+    table's sentences were sampled; a reference of other settings leaves the comparison empty
+    (see the module's docstring). Rows keep their order.
     """
     out = table.copy()
     shares = reference.words.set_index("word")["share"]
@@ -69,16 +92,33 @@ def add_trust(table: pd.DataFrame, n, reference, *, interval_n=None) -> pd.DataF
         n if interval_n is None else np.broadcast_to(np.asarray(interval_n, dtype="float64"), share.shape)
     )
     ref_n, ref_interval_n = float(reference.n_sentences), float(reference.interval_n)
-    smoothed = (share * n + SMOOTHING) / (n + 2 * SMOOTHING)
-    ref_smoothed = (ref_share * ref_n + SMOOTHING) / (ref_n + 2 * SMOOTHING)
+    pseudo_share = SMOOTHING / np.maximum(np.minimum(n, ref_n), 1.0)
     low, high = wilson_interval(share * interval_n, interval_n)
     _, ref_high = wilson_interval(ref_share * ref_interval_n, ref_interval_n)
     out["reference_share"] = ref_share
-    out["lift"] = smoothed / ref_smoothed
+    out["lift"] = (share + pseudo_share) / (ref_share + pseudo_share)
     out["share_low"] = low
     out["share_high"] = high
     out["above_prior"] = low > ref_high
+    note = None if settings is None else reference_note(reference, settings)
+    if note is not None:
+        out["reference_share"] = out["lift"] = np.nan
+        out["above_prior"] = pd.array([pd.NA] * len(out), dtype="boolean")
+        out.attrs["reference_note"] = note
     return out
+
+
+def reference_note(reference, settings: dict) -> str | None:
+    """Why ``reference`` is not comparable with sentences sampled with ``settings``; None when it
+    is (or when either does not record a setting)."""
+    differences = reference.mismatch(settings)
+    if not differences:
+        return None
+    return (
+        f"the reference was sampled with other settings ({'; '.join(differences)}, the reference's "
+        "first): not comparable, so lift, reference_share and above_prior are left empty "
+        "(a reference sampled with these settings gives them)"
+    )
 
 
 def prior_note(record: dict) -> str:
