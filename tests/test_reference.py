@@ -237,7 +237,7 @@ def test_an_old_saved_reference_falls_back_to_its_set_size():
 
 
 def test_a_reference_of_other_sampling_settings_leaves_lift_empty(planted, capsys):
-    from texplain_widgets.word_lines import print_explanation, short_words
+    from texplain_widgets.cli.tables import print_explanation, short_words
 
     model, images, chosen, features = planted
     model.compute_reference(features, n_vectors=8, sentences_per_vector=2, max_new_tokens=6)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from texplain_widgets.cli import main
+from texplain_widgets.cli.tables import print_explanation, short_words
 from texplain_widgets.model.explanation import Explanation
 from texplain_widgets.model.reference import REFERENCE, Reference
 from texplain_widgets.model.texplain import TExplain
-from texplain_widgets.word_lines import print_explanation, short_words
 
 
 @pytest.fixture

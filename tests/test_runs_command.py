@@ -6,8 +6,8 @@ import pytest
 from runs_support import bad_files, image_folder, save_tiny_model
 
 from texplain_widgets import ExplanationSet
+from texplain_widgets.cli import run as command
 from texplain_widgets.errors import InputError
-from texplain_widgets.runs import command
 
 
 def texplain_run(argv):

@@ -10,7 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-from . import arguments
+from . import options
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     ):
         parser.add_argument(
             flag,
-            type=arguments.positive_int,
+            type=options.positive_int,
             default=default,
             metavar="N",
             help=f"{what} (default %(default)s)",
@@ -57,9 +57,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the reference of the model in ``args.model`` and save it there."""
-    from .data.images import list_images
-    from .errors import InputError
-    from .model.texplain import TExplain
+    from ..data.images import list_images
+    from ..errors import InputError
+    from ..model.texplain import TExplain
 
     directory, folder = Path(args.model), Path(args.images)
     if not folder.is_dir():
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             f"{folder}: the reference set needs at least 2 readable images, found {len(images)}{skipped}"
         )
-    model = TExplain.from_pretrained(directory).to(arguments.device(args.device))
+    model = TExplain.from_pretrained(directory).to(options.device(args.device))
     start = time.perf_counter()
     reference = model.compute_reference(
         images,
@@ -100,8 +100,8 @@ def draw_images(paths: list[Path], wanted: int, seed: int) -> tuple[list, list[s
     """
     import numpy as np
 
-    from .data.images import load_image
-    from .errors import InputError
+    from ..data.images import load_image
+    from ..errors import InputError
 
     images, unreadable = [], []
     for index in np.random.default_rng(seed).permutation(len(paths)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import arguments
+from . import options
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--labels", metavar="CSV", help="image,label[,group] for a folder's images")
     parser.add_argument(
         "--sentences",
-        type=arguments.positive_int,
+        type=options.positive_int,
         default=64,
         metavar="N",
         help="sentences per image (default 64)",
@@ -43,7 +43,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--temperature", type=float, default=1.0, metavar="T", help="(default 1.0)")
     parser.add_argument(
         "--max-new-tokens",
-        type=arguments.positive_int,
+        type=options.positive_int,
         default=20,
         metavar="N",
         help="tokens per sentence (default 20)",
@@ -51,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--engine", choices=("local", "ray"), default="local", help="where the work runs")
     parser.add_argument(
         "--workers",
-        type=arguments.positive_int,
+        type=options.positive_int,
         metavar="N",
         help="Ray actors (default: one per GPU, else one); local engine: torch threads",
     )
@@ -60,7 +60,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--chunk-size",
-        type=arguments.positive_int,
+        type=options.positive_int,
         default=32,
         metavar="N",
         help="images per shard (default 32)",
@@ -75,11 +75,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run ``texplain run``; returns the exit code (130 when interrupted, the run resumable)."""
     from ..errors import InputError
-    from .engine import explain_dataset
+    from ..runs.engine import explain_dataset
 
     if args.address is not None and args.engine != "ray":
         raise InputError("--address goes with --engine ray")
-    device = arguments.device(args.device) if args.engine == "local" else None
+    device = options.device(args.device) if args.engine == "local" else None
     try:
         runs = explain_dataset(
             args.model,
