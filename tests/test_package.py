@@ -85,3 +85,33 @@ def test_no_module_over_400_lines():
         if (n := len(p.read_text().splitlines())) > 400
     }
     assert not long, f"split these modules: {long}"
+
+
+#: The data's way, from the bottom up: a module imports only from its own stage or those before it.
+STAGES = [
+    ["errors"],
+    ["data", "words"],
+    ["model"],
+    ["attribution"],
+    ["demo", "model_names"],
+    ["runs"],
+    ["mitigation"],
+    ["widgets"],
+    ["cli", "magic", "__init__"],
+]
+
+
+def _stage(module: str) -> int:
+    part = module.split(".")[1] if "." in module else "__init__"
+    return next(i for i, names in enumerate(STAGES) if part in names)
+
+
+def test_imports_follow_the_data_s_way():
+    """docs/architecture.md draws these stages; an import from a later stage is a wrong turn."""
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        for target in _imports(path):
+            if target.split(".")[1:2] and _stage(target) > _stage(module):
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, "imports against the stages: " + "; ".join(sorted(wrong))
