@@ -136,20 +136,37 @@ def test_rerun_resumes_and_refuses_other_settings(run, model, folder, tiny_class
     assert replaced.manifest["model"] != fresh.manifest["model"] and len(replaced) == 8
 
 
-def test_a_truncated_shard_is_reported_then_redone(run, model, folder, tmp_path):
-    import shutil
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-20])
 
+
+def _flip_a_bit(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x04  # the same size, the footer intact
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "table, damage, reported",
+    [
+        ("images", _truncate, "bytes on disk"),
+        ("images", _flip_a_bit, "checksum differs"),
+        ("words", _flip_a_bit, "checksum differs"),
+    ],
+    ids=["truncated-images", "bit-flip-images", "bit-flip-words"],
+)
+def test_a_damaged_shard_is_reported_then_redone(run, model, folder, tmp_path, table, damage, reported):
     copy = tmp_path / "copy"
     shutil.copytree(run.directory, copy)
-    shard = copy / "images" / "part-00001.parquet"
-    shard.write_bytes(shard.read_bytes()[:-20])
-    with pytest.raises(StoreError, match="part-00001.parquet: .* bytes on disk"):
+    damage(copy / table / "part-00001.parquet")
+    with pytest.raises(StoreError, match=f"{table}/part-00001.parquet: .*{reported}"):
         ExplanationSet.open(copy)
     repaired = explain_dataset(model, folder, copy, chunk_size=3, progress=False, **SETTINGS)
     pd.testing.assert_frame_equal(repaired.images, run.images)
     assert [repaired.explanation(i).sentences for i in repaired.images["id"]] == [
         run.explanation(i).sentences for i in run.images["id"]
     ]
+    pd.testing.assert_frame_equal(repaired.words(top=None), run.words(top=None))
 
 
 def test_a_bad_source_fails_before_any_model_loads(tmp_path):
