@@ -169,6 +169,40 @@ def test_a_damaged_shard_is_reported_then_redone(run, model, folder, tmp_path, t
     pd.testing.assert_frame_equal(repaired.words(top=None), run.words(top=None))
 
 
+def test_the_batch_size_is_recorded_and_a_different_one_warns_on_resume(run, model, folder, tmp_path):
+    from texplain_widgets.runs.models import resume_batch_rows
+
+    assert run.manifest["sampling"]["batch_size"] == 256  # explain()'s rows per batch on a CPU
+    copy = tmp_path / "copy"
+    shutil.copytree(run.directory, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["sampling"]["batch_size"] = 512  # as a GPU with more free memory would have sized it
+    manifest["shards"] = manifest["shards"][:2]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(UserWarning, match="sampled 512 rows per batch; this resume uses 256"):
+        resumed = explain_dataset(model, folder, copy, chunk_size=3, progress=False, **SETTINGS)
+    assert (
+        len(resumed) == len(run) and resumed.manifest["sampling"]["batch_size"] == 512
+    )  # the stored shards'
+    assert resume_batch_rows(128, 256) == (128, None)  # kept when it fits: the resume is exact
+    assert resume_batch_rows(None, 256) == (256, None) and resume_batch_rows(256, 256) == (256, None)
+    assert resume_batch_rows(256, None) == (256, None)  # Ray workers take the stored size
+    assert resume_batch_rows(None, None) == (None, None)  # a Ray run: each worker sizes its own
+
+
+def test_ray_workers_get_a_model_directory_as_an_absolute_path(tmp_path, monkeypatch):
+    from texplain_widgets.runs.models import worker_model_name
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models" / "birds").mkdir(parents=True)
+    assert worker_model_name("models/birds") == str(tmp_path / "models" / "birds")
+    assert worker_model_name(Path("models") / ".." / "models" / "birds") == str(tmp_path / "models" / "birds")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert worker_model_name("~/models/birds") == str(tmp_path / "models" / "birds")
+    for name in ("demo", "demo:biased", "demo:balanced"):
+        assert worker_model_name(name) == name
+
+
 def test_a_bad_source_fails_before_any_model_loads(tmp_path):
     missing_model = tmp_path / "no-model"
     (tmp_path / "empty").mkdir()
