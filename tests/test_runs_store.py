@@ -272,3 +272,14 @@ def test_a_version_1_run_is_read_but_not_resumed(tmp_path):
         StoreWriter(run, RUN)
     StoreWriter(run, RUN, overwrite=True).close()
     assert read_manifest(run)["format"] == "texplain-run/2"
+
+
+def test_the_tests_readme_names_for_its_promises_exist():
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    named = set(re.findall(r"`(test_\w+)`", (root / "README.md").read_text()))
+    defined = {
+        m for p in root.glob("tests/test_*.py") for m in re.findall(r"^def (test_\w+)", p.read_text(), re.M)
+    }
+    assert named and named <= defined, f"README names tests that do not exist: {sorted(named - defined)}"
