@@ -122,7 +122,7 @@ def bench_queries(n_images: int, n_sentences: int) -> None:
             best = min(timed(lambda runs=runs, query=query: query(runs))[0] for _ in range(3))
             print(f"  {name:<24} first {first:.3f} s, best of 3 {best:.3f} s")
         first, _ = timed(lambda: ExplanationSet.open(directory))
-        print(f"  {'ExplanationSet.open':<24} {first:.3f} s (checks every shard's size and footer)")
+        print(f"  {'ExplanationSet.open':<24} {first:.3f} s (checks every shard's size, SHA-256 and footer)")
     finally:
         shutil.rmtree(directory)
 

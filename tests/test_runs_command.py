@@ -104,3 +104,49 @@ def test_run_refuses_a_labels_csv_that_names_an_image_twice_and_warns_on_unknown
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "texplain: warning:" in err and "none of the 2 labels" in err and "landbird, waterbird" in err
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda m: {k: v for k, v in m.items() if k != "shards"}, 'no "shards" list'),
+        (lambda m: m | {"shards": [{"part": "0", "files": {}}]}, "shards[0].part must be a whole number"),
+        (lambda m: [m], "must hold a JSON object, found a list"),
+        (lambda m: m | {"shards": m["shards"] * 2}, "part 0 is listed twice"),
+        (lambda m: m | {"format": "texplain-run/1"}, "older version"),
+    ],
+    ids=["shards-missing", "part-a-string", "a-list", "a-shard-twice", "format-1"],
+)
+def test_a_hand_edited_or_old_run_is_an_error_naming_the_mend(
+    tmp_path, tiny_classifier, tiny_lm, capsys, edit, expected
+):
+    import json
+
+    from texplain_widgets.cli import main
+    from texplain_widgets.runs.store import StoreWriter
+    from texplain_widgets.runs.tables import chunk_tables
+
+    model = save_tiny_model(tmp_path / "model", tiny_classifier, tiny_lm)
+    folder = image_folder(tmp_path / "images", 2)
+    out = tmp_path / "run"
+    with StoreWriter(out, {"model": {}, "sampling": {}, "source": {"n_images": 1}}) as writer:
+        writer.write_chunk(chunk_tables([{"id": 0, "name": "x", "path": None, "label": None, "group": None,
+                                          "error": "InputError: unreadable"}]))  # fmt: skip
+    manifest = out / "manifest.json"
+    manifest.write_text(json.dumps(edit(json.loads(manifest.read_text()))))
+    argv = [
+        "run",
+        str(folder),
+        "--model",
+        str(model),
+        "--out",
+        str(out),
+        "--sentences",
+        "2",
+        "--device",
+        "cpu",
+    ]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("texplain: error: ") and expected in error and "--overwrite" in error
+    assert "Traceback" not in error

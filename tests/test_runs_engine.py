@@ -151,20 +151,71 @@ def test_rerun_resumes_and_refuses_other_settings(run, model, folder, tiny_class
     assert replaced.manifest["model"] != fresh.manifest["model"] and len(replaced) == 8
 
 
-def test_a_truncated_shard_is_reported_then_redone(run, model, folder, tmp_path):
-    import shutil
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-20])
 
+
+def _flip_a_bit(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x04  # the same size, the footer intact
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "table, damage, reported",
+    [
+        ("images", _truncate, "bytes on disk"),
+        ("images", _flip_a_bit, "checksum differs"),
+        ("words", _flip_a_bit, "checksum differs"),
+    ],
+    ids=["truncated-images", "bit-flip-images", "bit-flip-words"],
+)
+def test_a_damaged_shard_is_reported_then_redone(run, model, folder, tmp_path, table, damage, reported):
     copy = tmp_path / "copy"
     shutil.copytree(run.directory, copy)
-    shard = copy / "images" / "part-00001.parquet"
-    shard.write_bytes(shard.read_bytes()[:-20])
-    with pytest.raises(StoreError, match="part-00001.parquet: .* bytes on disk"):
+    damage(copy / table / "part-00001.parquet")
+    with pytest.raises(StoreError, match=f"{table}/part-00001.parquet: .*{reported}"):
         ExplanationSet.open(copy)
     repaired = explain_dataset(model, folder, copy, chunk_size=3, progress=False, **SETTINGS)
     pd.testing.assert_frame_equal(repaired.images, run.images)
     assert [repaired.explanation(i).sentences for i in repaired.images["id"]] == [
         run.explanation(i).sentences for i in run.images["id"]
     ]
+    pd.testing.assert_frame_equal(repaired.words(top=None), run.words(top=None))
+
+
+def test_the_batch_size_is_recorded_and_a_different_one_warns_on_resume(run, model, folder, tmp_path):
+    from texplain_widgets.runs.models import resume_batch_rows
+
+    assert run.manifest["sampling"]["batch_size"] == 256  # explain()'s rows per batch on a CPU
+    copy = tmp_path / "copy"
+    shutil.copytree(run.directory, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["sampling"]["batch_size"] = 512  # as a GPU with more free memory would have sized it
+    manifest["shards"] = manifest["shards"][:2]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(UserWarning, match="sampled 512 rows per batch; this resume uses 256"):
+        resumed = explain_dataset(model, folder, copy, chunk_size=3, progress=False, **SETTINGS)
+    assert (
+        len(resumed) == len(run) and resumed.manifest["sampling"]["batch_size"] == 512
+    )  # the stored shards'
+    assert resume_batch_rows(128, 256) == (128, None)  # kept when it fits: the resume is exact
+    assert resume_batch_rows(None, 256) == (256, None) and resume_batch_rows(256, 256) == (256, None)
+    assert resume_batch_rows(256, None) == (256, None)  # Ray workers take the stored size
+    assert resume_batch_rows(None, None) == (None, None)  # a Ray run: each worker sizes its own
+
+
+def test_ray_workers_get_a_model_directory_as_an_absolute_path(tmp_path, monkeypatch):
+    from texplain_widgets.runs.models import worker_model_name
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models" / "birds").mkdir(parents=True)
+    assert worker_model_name("models/birds") == str(tmp_path / "models" / "birds")
+    assert worker_model_name(Path("models") / ".." / "models" / "birds") == str(tmp_path / "models" / "birds")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert worker_model_name("~/models/birds") == str(tmp_path / "models" / "birds")
+    for name in ("demo", "demo:biased", "demo:balanced"):
+        assert worker_model_name(name) == name
 
 
 def test_a_bad_source_fails_before_any_model_loads(tmp_path):

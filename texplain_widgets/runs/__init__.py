@@ -1,7 +1,8 @@
 """Dataset runs: explain every image of a source into a resumable store, then query it.
 
 A run is a directory: ``manifest.json`` (model fingerprints, sampling settings, source, the
-shard index) and Parquet shards of three tables, written one chunk of images at a time:
+shard index with each file's size, rows and SHA-256; see :mod:`.manifest`) and Parquet shards of
+three tables, written one chunk of images at a time:
 
 ``images/part-N.parquet``    id, name, path, label, group, predicted, class_name,
                              probability, n_sentences, sentences (list of strings)

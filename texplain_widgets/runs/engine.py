@@ -8,6 +8,7 @@ chunk in progress.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import warnings
@@ -19,7 +20,7 @@ from ..errors import InputError
 from ..model.generate import SamplingSettings
 from .chunk import explain_items
 from .explanation_set import ExplanationSet
-from .models import describe_model, load_model, model_source
+from .models import batch_rows, describe_model, load_model, model_source, resume_batch_rows, worker_model_name
 from .reference import run_reference
 from .sources import Item, Source, label_problem, resolve_source
 from .store import StoreWriter
@@ -59,10 +60,12 @@ def explain_dataset(
     ``workers`` Ray actors (default one per GPU, else one), on the cluster at ``address``
     when given; with the local engine ``workers`` sets torch's threads and ``device`` (e.g.
     ``"cuda"``) moves the model. ``on_chunk(stored, total)`` runs after every shard.
-    Unreadable images go to the failures table; labels that are not the model's class names are
-    warned about (accuracy counts them wrong); ``progress`` shows a tqdm bar. The model's
-    reference word distribution (or one from the run's images, see :mod:`.reference`) is stored
-    in the manifest, for the lift and above_prior columns of the run's word tables.
+    The rows per sampling batch are recorded (``sampling.batch_size``) and kept on resume when
+    they fit (else a warning: only rounding differs). Unreadable images go to the failures
+    table; labels that are not the model's class names are warned about (accuracy counts them
+    wrong); ``progress`` shows a tqdm bar. The model's reference word distribution (or one from
+    the run's images, see :mod:`.reference`) is stored in the manifest, for the lift and
+    above_prior columns of the run's word tables.
     """
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -86,9 +89,10 @@ def explain_dataset(
         warnings.warn(f"{source.description['location']}: {problem}", stacklevel=2)
     if device is not None and engine == "local":
         model = model.to(device)
+    rows = batch_rows(model, settings) if engine == "local" else None  # Ray: each worker sizes its own
     head = {
         "model": describe_model(model),
-        "sampling": {key: getattr(settings, key) for key in SAMPLING},
+        "sampling": {**{key: getattr(settings, key) for key in SAMPLING}, "batch_size": rows},
         "source": source.description,
         "model_source": {"name": None if name is None else str(name), **model_source(model)},
         "package_version": _version(),
@@ -96,6 +100,10 @@ def explain_dataset(
     with StoreWriter(out_dir, head, overwrite=overwrite) as writer:
         for line in writer.dropped:
             print(f"texplain: damaged shard dropped, its images are explained again: {line}")
+        rows, warning = resume_batch_rows(writer.manifest["sampling"].get("batch_size"), rows)
+        if warning:
+            warnings.warn(warning, stacklevel=2)
+        settings = dataclasses.replace(settings, batch_size=rows)
         reference = run_reference(model, source, settings, writer.manifest.get("reference"))
         if reference is not None:
             writer.record("reference", reference)
@@ -115,7 +123,7 @@ def explain_dataset(
         elif chunks:
             from .ray_engine import run_ray
 
-            spec = str(name) if name is not None else model
+            spec = worker_model_name(name) if name is not None else model
             run_ray(spec, chunks, settings, write, workers=workers, address=address, progress=progress)
         writer.finish(complete=stored == total)
     return ExplanationSet.open(out_dir)

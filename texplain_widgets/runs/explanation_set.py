@@ -7,15 +7,16 @@ per-image word counts, never the sentences, so they stay fast on millions of sen
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from ..errors import InputError
+from .manifest import StoreError, read_manifest
+from .shards import check_shards, shard_connection, shard_dataset
 from .sources import label_problem
-from .store import StoreError, check_shards, read_manifest, shard_files
 from .tables import FAILURES, IMAGES
 
 BY = {"predicted": "coalesce(class_name, CAST(predicted AS VARCHAR))", "label": "label", "group": '"group"'}
@@ -37,14 +38,7 @@ class ExplanationSet:
     def open(cls, directory) -> ExplanationSet:
         """Open a run (it may still be growing); damaged shards are reported, not read."""
         manifest = read_manifest(directory)
-        problems = check_shards(directory, manifest)
-        if problems:
-            raise StoreError(
-                f"{directory}: {len(problems)} damaged shard file(s), not read:\n  "
-                + "\n  ".join(message for _, message in problems)
-                + "\nrun the same `texplain run` (explain_dataset) into it again: it drops them "
-                "and explains those images again"
-            )
+        _refuse_damage(directory, manifest)
         return cls(directory, manifest)
 
     def __len__(self) -> int:
@@ -97,12 +91,12 @@ class ExplanationSet:
     def images(self) -> pd.DataFrame:
         """One row per stored image, by id: name, path, label, group, prediction, n_sentences."""
         columns = [name for name in IMAGES.names if name != "sentences"]
-        return self._read("images", columns, IMAGES).sort_values("id", ignore_index=True)
+        return self._read("images", columns).sort_values("id", ignore_index=True)
 
     @cached_property
     def failures(self) -> pd.DataFrame:
         """One row per image that could not be read: id, name, path, error."""
-        return self._read("failures", FAILURES.names, FAILURES).sort_values("id", ignore_index=True)
+        return self._read("failures", FAILURES.names).sort_values("id", ignore_index=True)
 
     def explanation(self, image_id: int):
         """The :class:`~texplain_widgets.Explanation` of one stored image (by its ``id``)."""
@@ -214,22 +208,37 @@ class ExplanationSet:
             raise InputError(f"{self.directory}: the run's images have no {by}s (give a labels CSV)")
         return BY[by]
 
-    def _read(self, table: str, columns: list[str], schema) -> pd.DataFrame:
-        files = shard_files(self.directory, self.manifest, table)
-        if not files:
-            return schema.empty_table().select(columns).to_pandas()
-        return pq.read_table(files, columns=columns, schema=schema).to_pandas()
+    def _read(self, table: str, columns: list[str]) -> pd.DataFrame:
+        with self._damage_reported():
+            return shard_dataset(self.directory, self.manifest, table).to_table(columns=columns).to_pandas()
 
     @cached_property
     def _connection(self):
-        import duckdb
-
-        connection = duckdb.connect()
-        for table in ("images", "words"):
-            files = shard_files(self.directory, self.manifest, table)
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            connection.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}])")
-        return connection
+        return shard_connection(self.directory, self.manifest)
 
     def _query(self, sql: str, parameters=None) -> pd.DataFrame:
-        return self._connection.execute(sql, parameters or []).df()
+        with self._damage_reported():
+            return self._connection.execute(sql, parameters or []).df()
+
+    @contextmanager
+    def _damage_reported(self):
+        """A shard damaged since :meth:`open` raises the StoreError open would, not the reader's error."""
+        import duckdb
+        import pyarrow as pa
+
+        try:
+            yield
+        except (duckdb.Error, pa.ArrowException, OSError):
+            _refuse_damage(self.directory, self.manifest)
+            raise
+
+
+def _refuse_damage(directory, manifest: dict) -> None:
+    problems = check_shards(directory, manifest)
+    if problems:
+        raise StoreError(
+            f"{directory}: {len(problems)} damaged shard file(s), not read:\n  "
+            + "\n  ".join(message for _, message in problems)
+            + "\nrun the same `texplain run` (explain_dataset) into it again: it drops them "
+            "and explains those images again"
+        )

@@ -2,10 +2,12 @@
 
 Every chunk of images becomes one shard of each table (``images``, ``words``, ``failures``),
 written to a temporary file, flushed and renamed; the manifest, which indexes the shards
-with their sizes and row counts, is replaced the same way afterwards. A crash therefore
-leaves either a complete shard that the manifest lists or a file it does not list (ignored,
-and removed by the next writer). A shard damaged later (truncated, edited) no longer matches
-its index entry: readers refuse it, the next writer drops it and explains those images again.
+with their sizes, row counts and SHA-256 checksums, is replaced the same way afterwards. A crash
+therefore leaves either a complete shard that the manifest lists or a file it does not list
+(ignored, and removed by the next writer). A shard damaged later (truncated, edited, a flipped
+bit) no longer matches its index entry: readers refuse it, the next writer drops it and explains
+those images again. A writer refuses a directory holding anything a run does not write, and
+deletes only the file names it writes.
 """
 
 from __future__ import annotations
@@ -19,67 +21,32 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import InputError
+from .manifest import FORMAT, MANIFEST, TABLES, StoreError, read_manifest
+from .shards import (
+    LOCK,
+    TEMPORARY_NAME,
+    check_shards,
+    file_sha256,
+    foreign_files,
+    removable,
+    shard_dataset,
+    shard_files,
+    shard_path,
+)
 
-FORMAT = "texplain-run/1"
-MANIFEST = "manifest.json"
-LOCK = ".lock"
-TABLES = ("images", "words", "failures")
+__all__ = [  # the store's API, some of it defined in .manifest and .shards
+    "FORMAT",
+    "StoreError",
+    "StoreWriter",
+    "check_shards",
+    "differences",
+    "read_manifest",
+    "shard_files",
+    "shard_path",
+    "write_atomic",
+]
 COMPARED = ("model", "sampling", "source")  # a rerun must match these to resume
-
-
-class StoreError(InputError):
-    """A run directory that cannot be used as asked: damaged, locked or from another run."""
-
-
-def shard_path(directory: Path, table: str, part: int) -> Path:
-    return directory / table / f"part-{part:05d}.parquet"
-
-
-def read_manifest(directory) -> dict:
-    """The manifest of a run directory, checked for its format."""
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        raise StoreError(f"{directory} is not a texplain run: {MANIFEST} not found")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise StoreError(f"{path} is damaged (not valid JSON: {err})") from err
-    if manifest.get("format") != FORMAT:
-        raise StoreError(f"{path}: unknown format {manifest.get('format')!r}, expected {FORMAT!r}")
-    return manifest
-
-
-def check_shards(directory, manifest: dict) -> list[tuple[int, str]]:
-    """Problems with the indexed shards (missing, truncated, unreadable): (part, message) each."""
-    directory = Path(directory)
-    problems = []
-    for entry in manifest.get("shards", []):
-        for table in TABLES:
-            path = shard_path(directory, table, entry["part"])
-            expected = entry["files"][table]
-            if not path.is_file():
-                problems.append((entry["part"], f"{path}: missing"))
-                continue
-            size = path.stat().st_size
-            if size != expected["bytes"]:
-                problems.append(
-                    (entry["part"], f"{path}: {size} bytes on disk, {expected['bytes']} written (truncated?)")
-                )
-                continue
-            try:
-                rows = pq.read_metadata(path).num_rows
-            except (OSError, pa.ArrowException) as err:
-                problems.append((entry["part"], f"{path}: not readable as Parquet ({err})"))
-                continue
-            if rows != expected["rows"]:
-                problems.append((entry["part"], f"{path}: {rows} rows, {expected['rows']} written"))
-    return problems
-
-
-def shard_files(directory, manifest: dict, table: str) -> list[str]:
-    """The paths of one table's indexed shards, in order."""
-    return [str(shard_path(Path(directory), table, entry["part"])) for entry in manifest.get("shards", [])]
+UNCOMPARED_SAMPLING = ("batch_size",)  # recorded, not compared: it changes only rounding
 
 
 def differences(stored, given, prefix: str = "") -> list[str]:
@@ -172,16 +139,23 @@ class StoreWriter:
 
     ``head`` holds the manifest's ``model``, ``sampling`` and ``source`` (JSON values) and
     anything else to record (``package_version``...). An existing run with other model,
-    sampling or source values is refused with the differences, unless ``overwrite``.
+    sampling or source values is refused with the differences, unless ``overwrite``; so is a
+    directory holding files a run does not write (named), and a run of an older format.
     """
 
     def __init__(self, directory, head: dict, *, overwrite: bool = False):
         self.directory = directory = Path(directory)
         if directory.exists() and not directory.is_dir():
             raise StoreError(f"{directory} is a file, not a run directory")
+        foreign = foreign_files(directory) if directory.is_dir() else []
+        if foreign:
+            listed = ", ".join(foreign[:8]) + (f" and {len(foreign) - 8} more" if len(foreign) > 8 else "")
+            raise StoreError(
+                f"{directory} is not empty: it holds {listed}, which a texplain run does not write "
+                "(a run's directory holds only manifest.json and its images/, words/ and failures/ "
+                "shards); nothing was changed: move those files, or choose another --out"
+            )
         exists = (directory / MANIFEST).exists()
-        if not exists and directory.is_dir() and _foreign_files(directory):
-            raise StoreError(f"{directory} is not empty and holds no texplain run: choose another --out")
         directory.mkdir(parents=True, exist_ok=True)
         self.lock = Lock(directory)
         try:
@@ -196,21 +170,17 @@ class StoreWriter:
             self._clear()
         elif exists:
             manifest = read_manifest(self.directory)
-            changed = [
-                line for key in COMPARED for line in differences(manifest.get(key), head.get(key), f"{key}.")
-            ]
-            if changed:
-                raise StoreError(
-                    f"{self.directory} holds a run with other settings; resume needs the same model, "
-                    "sampling and source. Differences:\n  " + "\n  ".join(changed) + "\n(use --overwrite, "
-                    "overwrite=True, to start again there, or choose another --out)"
-                )
+            _check_resumable(self.directory, manifest, head)
             problems = check_shards(self.directory, manifest)
             self.dropped = [message for _, message in problems]
             bad = {part for part, _ in problems}
             manifest["shards"] = [s for s in manifest["shards"] if s["part"] not in bad]
             self._remove_unlisted(manifest)
-            return self._save({**manifest, **head})
+            sampling = {**head.get("sampling", {})}
+            for key in UNCOMPARED_SAMPLING:  # the stored value stays: it describes the stored shards
+                if key in manifest["sampling"]:
+                    sampling[key] = manifest["sampling"][key]
+            return self._save({**manifest, **head, "sampling": sampling})
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return self._save({"format": FORMAT, **head, "created": now, "complete": False, "shards": []})
 
@@ -218,23 +188,21 @@ class StoreWriter:
         """Ids of the images already stored (explained or failed)."""
         done: set[int] = set()
         for table in ("images", "failures"):
-            files = shard_files(self.directory, self.manifest, table)
-            if files:
-                done.update(pq.read_table(files, columns=["id"])["id"].to_pylist())
+            ids = shard_dataset(self.directory, self.manifest, table).to_table(columns=["id"])["id"]
+            done.update(ids.to_pylist())
         return done
 
     def write_chunk(self, tables: dict[str, pa.Table]) -> None:
-        """Append one shard of each table, then index it in the manifest."""
+        """Append one shard of each table, then index it (size, rows, SHA-256) in the manifest."""
         shards = self.manifest["shards"]
         part = max((s["part"] for s in shards), default=-1) + 1
         files = {}
         for table in TABLES:
-            data = tables[table]
+            data, path = tables[table], shard_path(self.directory, table, part)
             size = write_atomic(
-                shard_path(self.directory, table, part),
-                lambda path, data=data: pq.write_table(data, path, compression="zstd"),
+                path, lambda temporary, data=data: pq.write_table(data, temporary, compression="zstd")
             )
-            files[table] = {"bytes": size, "rows": data.num_rows}
+            files[table] = {"bytes": size, "rows": data.num_rows, "sha256": file_sha256(path)}
         self._save({**self.manifest, "shards": [*shards, {"part": part, "files": files}]})
 
     def record(self, key: str, value) -> None:
@@ -261,22 +229,45 @@ class StoreWriter:
         return manifest
 
     def _clear(self) -> None:
+        """Delete the run's own files (only the names the store writes: see __init__'s check)."""
         (self.directory / MANIFEST).unlink()
-        for table in TABLES:
-            for path in (self.directory / table).glob("*"):
-                if path.name.startswith((".tmp-", "part-")):
-                    path.unlink()
+        self._remove_unlisted({"shards": []})
 
     def _remove_unlisted(self, manifest: dict) -> None:
         """Delete shard files the manifest does not index: leftovers of a crash or a damaged shard."""
         listed = {Path(p).name for table in TABLES for p in shard_files(self.directory, manifest, table)}
+        for path in self.directory.iterdir():
+            if path.is_file() and TEMPORARY_NAME.fullmatch(path.name):
+                path.unlink()  # a manifest's temporary, left by a crash
         for table in TABLES:
-            for path in (self.directory / table).glob("*"):
-                if path.name.startswith(".tmp-") or (
-                    path.name.startswith("part-") and path.name not in listed
-                ):
+            folder = self.directory / table
+            for path in folder.iterdir() if folder.is_dir() else ():
+                if removable(path) and path.name not in listed:
                     path.unlink()
 
 
-def _foreign_files(directory: Path) -> list[Path]:
-    return [p for p in directory.iterdir() if p.name not in (LOCK, *TABLES)]
+def _check_resumable(directory: Path, manifest: dict, head: dict) -> None:
+    """Refuse to resume a run of an older format, or of another model, sampling or source."""
+    if manifest["format"] != FORMAT:
+        raise StoreError(
+            f"{directory} holds a {manifest['format']} run, made by an older version of texplain-widgets "
+            "whose images shared random streams: it can be read, but not resumed or extended; rebuild "
+            "it with --overwrite (overwrite=True), or choose another --out"
+        )
+    changed = [
+        line
+        for key in COMPARED
+        for line in differences(_compared(key, manifest.get(key)), _compared(key, head.get(key)), f"{key}.")
+    ]
+    if changed:
+        raise StoreError(
+            f"{directory} holds a run with other settings; resume needs the same model, "
+            "sampling and source. Differences:\n  " + "\n  ".join(changed) + "\n(use --overwrite, "
+            "overwrite=True, to start again there, or choose another --out)"
+        )
+
+
+def _compared(key: str, value):
+    if key == "sampling" and isinstance(value, dict):
+        return {name: v for name, v in value.items() if name not in UNCOMPARED_SAMPLING}
+    return value

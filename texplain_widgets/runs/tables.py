@@ -28,6 +28,7 @@ WORDS = pa.schema(
 FAILURES = pa.schema(
     [("id", pa.int64()), ("name", pa.string()), ("path", pa.string()), ("error", pa.string())]
 )
+SCHEMAS = {"images": IMAGES, "words": WORDS, "failures": FAILURES}
 
 
 def word_counts(sentences: list[str]) -> tuple[Counter, Counter]:

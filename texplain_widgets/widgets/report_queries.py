@@ -17,7 +17,8 @@ from PIL import Image
 
 from ..errors import InputError
 from ..runs.explanation_set import ExplanationSet
-from ..runs.store import differences, shard_files
+from ..runs.shards import shard_connection
+from ..runs.store import differences
 from ..words import as_lemma
 
 DEMO_RUNS = Path(__file__).resolve().parent.parent / "demo" / "runs"
@@ -77,17 +78,9 @@ class WordIndex:
     """The run's words and how many sentences use each, in DuckDB (for search and lemmas)."""
 
     def __init__(self, run: ExplanationSet):
-        import duckdb
-
-        self.connection = duckdb.connect()
-        files = shard_files(run.directory, run.manifest, "words")
-        if files:
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            source = f"read_parquet([{listed}])"
-        else:
-            source = "(SELECT NULL::VARCHAR AS word, 0::INT AS sentences_with) WHERE false"
+        self.connection = shard_connection(run.directory, run.manifest, ("words",))
         self.connection.execute(
-            f"CREATE TABLE totals AS SELECT word, sum(sentences_with)::BIGINT AS n FROM {source} GROUP BY 1"
+            "CREATE TABLE totals AS SELECT word, sum(sentences_with)::BIGINT AS n FROM words GROUP BY 1"
         )
 
     def lemma(self, word: str) -> str:
