@@ -15,13 +15,15 @@ and computing its maps. Bad input (not a run, another model, a word no sentence 
 in ``error`` or ``note``; the report keeps working.
 
 Readable and settable from Python: ``by``, ``selected_word``, ``selected_image`` (an image id),
-``page`` and ``shown`` (the ids the grid shows, in order; set it to show other images).
+``page`` and ``shown`` (the ids the grid shows, in order; set it to show other images). These
+traits are the report's one state: any change of one, from Python or a click, goes through
+:func:`~.report_view.transition` and :func:`~.report_view.derive_view`, and the derived view is
+written out to the traits, the panel and the chart (see :mod:`.report_view`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 
 import ipywidgets as widgets
 import pandas as pd
@@ -31,14 +33,11 @@ from ..errors import TExplainError
 from . import report_queries as q
 from .report_chart import RankedChart
 from .report_panel import BY, ReportPanel
-from .word_view import marked_sentences, word_records
+from .report_view import STATE, ReportData, ReportState, ReportView, derive_view, transition
 
 log = logging.getLogger(__name__)
 
-LINKED = ("by", "selected_word", "selected_image", "page", "error", "note")
-MAPS_NEED_A_MODEL = (
-    "Maps need the run's model: DatasetReport(run, model=...) (or %texplain report RUN --model DIR|demo)."
-)
+CLICKED = ("by", "selected_word", "page", "selected_image")  # what the panel's view writes back
 
 
 class DatasetReport(widgets.VBox):
@@ -72,12 +71,10 @@ class DatasetReport(widgets.VBox):
         self.panel.layout.flex = "1 1 380px"  # takes the width the chart leaves, wraps below under 380 px
         self.run = self.other = self.model = self.explorer = None
         self.top, self.thumb_size, self._explorer_traits = top, thumb_size, explorer_traits
-        self._frame = pd.DataFrame(columns=["id"])  # the grid's images, in order
-        self._thumbs: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
-        self._ready = self._paging = False
-        self._standing = self._notes = self._typed = (
-            ""  # the error and note of opening, shown again after others
-        )
+        self._data: ReportData | None = None
+        self._state = ReportState()
+        self._view: ReportView | None = None  # None until a run is open: changes do nothing
+        self._explored = -1  # the image the Explorer shows
         super().__init__(
             [
                 widgets.HBox(
@@ -87,29 +84,28 @@ class DatasetReport(widgets.VBox):
             ]
         )
         self.add_class("tx-report")
-        self._links = [_mirror(self, self.panel, name) for name in LINKED]
-        self._links.append(_mirror(self, self.chart, "selected_word"))
+        self._links = [t.dlink((self, name), (self.panel, name)) for name in ("error", "note")]
+        self.panel.observe(self._on_click, CLICKED)
+        self.chart.observe(self._on_click, "selected_word")
         try:
             self.run = q.open_run(run)
         except TExplainError as error:
             self.error = str(error)
             return
-        self._index = q.WordIndex(self.run)
-        self._pictures = q.Pictures(self.run)
-        self._table = q.image_table(self.run)
-        self._open(model, compare)
+        data = ReportData(self.run, top=top, page_size=page_size, thumb_size=thumb_size)
+        self._open(data, model, compare)
         self.panel.observe(self._on_search, "search")
-        self._ready = True
-        self._on_by(None)
-        if self.selected_word:
-            self._on_word(None)
+        self._data = data
+        self._show(ReportState())
 
     # -- Python API -----------------------------------------------------------------------
 
     @property
     def images(self) -> pd.DataFrame:
         """The grid's images in order (all pages): id, name, share, count, label, group, predicted."""
-        return self._frame.drop(columns=["path"], errors="ignore").reset_index(drop=True)
+        if self._view is None:
+            return pd.DataFrame(columns=["id"])
+        return self._view.frame.drop(columns=["path"], errors="ignore").reset_index(drop=True)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the Explorer's maps asked for so far are done (nothing to wait for without a model)."""
@@ -139,8 +135,10 @@ class DatasetReport(widgets.VBox):
             file.write(report_png(self))
 
     def close(self) -> None:
-        for unlink in self._links:
-            unlink()
+        for link in self._links:
+            link.unlink()
+        self.panel.unobserve(self._on_click, CLICKED)
+        self.chart.unobserve(self._on_click, "selected_word")
         for child in (self.chart, self.panel, self.explorer):
             if child is not None:
                 child.close()
@@ -148,203 +146,104 @@ class DatasetReport(widgets.VBox):
 
     # -- opening --------------------------------------------------------------------------
 
-    def _open(self, model, compare) -> None:
-        run, images = self.run, self.run.images
-        has = {key: bool(len(images)) and images[key].notna().any() for key in ("label", "group")}
-        self.panel.by_options = ["predicted"] + [key for key in ("label", "group") if has[key]]
+    def _open(self, data: ReportData, model, compare) -> None:
+        run = self.run
+        self.panel.by_options = list(data.by_options)
         self.panel.title = f"{run.directory.name}: {len(run)} images"
-        notes = []
         if not run.manifest.get("complete"):
-            notes.append(f"The run is incomplete: {run.summary()}.")
-        if has["label"]:
+            data.notes.append(f"The run is incomplete: {run.summary()}.")
+        if "label" in data.by_options:
             table = run.accuracy()
             self.panel.accuracy = [
                 {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
                 for row in table.to_dict("records")
             ]
-        elif len(images):
-            notes.append("The run has no labels: no accuracy, and words by predicted class only.")
+        elif len(run.images):
+            data.notes.append("The run has no labels: no accuracy, and words by predicted class only.")
         if model is not None:
-            self._set_model(model)
+            data.errors += self._set_model(model)
         if compare is not None:
-            self._set_compare(compare)
-        self._notes = self.note = " ".join(notes)
-        self._standing = self.error
+            data.errors += self._set_compare(compare)
+        data.has_model = self.model is not None
 
-    def _set_model(self, model) -> None:
+    def _set_model(self, model) -> list[str]:
         from ..runs.models import load_model
 
         try:
             model = load_model(model)
             problems = q.model_mismatch(self.run, model)
         except TExplainError as error:
-            self.error = f"no maps: {error}"
-            return
+            return [f"no maps: {error}"]
         if problems:
-            self.error = (
+            return [
                 "The model given is not the run's (maps are off; the stored words and sentences are shown): "
                 + "; ".join(problems)
-            )
-            return
+            ]
         self.model = model
+        return []
 
-    def _set_compare(self, compare) -> None:
+    def _set_compare(self, compare) -> list[str]:
         try:
             other = q.open_run(compare)
         except TExplainError as error:
-            self.error = f"no comparison: {error}"
-            return
+            return [f"no comparison: {error}"]
         if not q.same_images(self.run, other):
-            self.error = f"no comparison: {other.directory} explains other images than {self.run.directory}"
-            return
+            return [f"no comparison: {other.directory} explains other images than {self.run.directory}"]
         self.other = other
         self.panel.title = f"{self.run.directory.name} vs {other.directory.name}: {len(self.run)} images"
         self.panel.compare_names = [self.run.directory.name, other.directory.name]
         self.panel.compare = q.compare_words(self.run, other)
+        return []
 
-    # -- glue -----------------------------------------------------------------------------
+    # -- the state and its view -----------------------------------------------------------
 
-    @t.observe("by")
-    def _on_by(self, _change) -> None:
-        if not self._ready:
+    @t.observe(*STATE)
+    def _on_state(self, change) -> None:
+        """A change of the state, from Python or the view: the next state, shown. A trait set to
+        what the view shows already (the view being written out) changes nothing."""
+        if self._view is None or change["new"] == getattr(self._view, change["name"]):
             return
-        if self.by not in self.panel.by_options:
-            self.error = (
-                f"the run's images have no {self.by}s: words by {', '.join(self.panel.by_options)} only"
-            )
-            self.by = "predicted"
-            return
-        try:
-            self.chart.words = q.ranked_words(self.run, self.by, self.top) if len(self.run) else []
-        except TExplainError as error:
-            self.error = str(error)
+        self._show(transition(self._state, change["name"], change["new"], self._data))
 
-    @t.validate("selected_word")
-    def _valid_word(self, proposal) -> str:
-        word = proposal["value"].strip()
-        self._typed = word
-        return self._index.lemma(word) if word and self._ready else word
-
-    @t.observe("selected_word")
-    def _on_word(self, _change) -> None:
-        if not self._ready:
-            return
-        lemma = self.selected_word
-        self.error = self._standing
-        unused = bool(lemma) and not self._index.n_sentences(lemma)
-        self.note = f"No sentence of this run uses “{self._typed}”." if unused else self._notes
-        self._frame = q.word_images(self.run, lemma, self._table)
-        self.panel.n_with = len(self._frame)
-        self._show_page(0)
-        if self.selected_image >= 0:
-            self._show_stored()
+    def _on_click(self, change) -> None:
+        """The panel's or the chart's view asks for a change of the state."""
+        setattr(self, change["name"], change["new"])
 
     def _on_search(self, change) -> None:
-        self.panel.matches = self._index.search(change["new"])
+        self.panel.matches = self._data.index.search(change["new"])
 
-    @t.observe("page")
-    def _on_page(self, _change) -> None:
-        if self._ready and not self._paging:
-            self._show_page(self.page)
+    def _show(self, state: ReportState) -> None:
+        """Make ``state`` the report's and write its view out: traits, chart, panel, Explorer."""
+        before, view = self._view, derive_view(state, self._data)
+        self._state, self._view = state, view
+        for name in STATE:
+            if getattr(self, name) != getattr(view, name):
+                setattr(self, name, getattr(view, name))
+        self.chart.words = view.chart_words
+        self.chart.selected_word = view.selected_word
+        with self.panel.hold_sync():
+            for name in ("by", "selected_word", "page", "selected_image", "n_pages", "items", "stored"):
+                setattr(self.panel, name, getattr(view, name))
+            self.panel.n_with = len(view.frame)
+            self.panel.thumbnails = view.thumbnails
+        moved = before is None or (before.selected_image, before.selected_word) != (
+            view.selected_image,
+            view.selected_word,
+        )
+        trouble = self._explore(view) if moved and view.stored and self.model is not None else ""
+        self.error = " ".join(filter(None, [view.error, trouble]))
+        self.note = view.note
 
-    @t.observe("shown")
-    def _on_shown(self, change) -> None:
-        if not self._ready or self._paging:
-            return
-        ids = [i for i in dict.fromkeys(change["new"]) if i in self._table.index]
-        missing = sorted(set(change["new"]) - set(ids))
-        if missing:
-            self.error = f"no stored images with ids {missing[:10]}"
-        shares = self._frame.set_index("id")["share"] if len(self._frame) else pd.Series(dtype=float)
-        frame = self._table.reindex(ids).reset_index()
-        frame["share"] = shares.reindex(ids).to_numpy(dtype=float)  # the selected word's, where known
-        frame["count"] = 0
-        self._frame = frame
-        self.panel.n_with = len(self._frame)
-        self._show_page(0)
-
-    @t.observe("selected_image")
-    def _on_image(self, _change) -> None:
-        if self._ready:
-            self._show_stored()
-
-    def _show_page(self, page: int) -> None:
-        size = max(1, self.panel.page_size)
-        n_pages = max(1, -(-len(self._frame) // size))
-        page = min(max(page, 0), n_pages - 1)
-        rows = self._frame.iloc[page * size : (page + 1) * size]
-        thumbs = [self._thumbnail(int(i)) for i in rows["id"]]
-        items = [
-            {
-                "id": int(r.id),
-                "name": str(r.name),
-                "share": None if pd.isna(r.share) else float(r.share),
-                "count": int(r.count),
-                "label": None if pd.isna(r.label) else str(r.label),
-                "group": None if pd.isna(r.group) else str(r.group),
-                "predicted": str(r.predicted),
-                "error": problem,
-            }
-            for r, (_, problem) in zip(rows.itertuples(index=False), thumbs)
-        ]
-        self._paging = True
-        try:
-            with self.panel.hold_sync():
-                self.panel.n_pages = n_pages
-                self.page = page
-                self.panel.thumbnails = [thumb for thumb, _ in thumbs]
-                self.panel.items = items
-                self.shown = [item["id"] for item in items]
-        finally:
-            self._paging = False
-
-    def _thumbnail(self, image_id: int) -> tuple[bytes, str]:
-        if image_id in self._thumbs:
-            self._thumbs.move_to_end(image_id)
-            return self._thumbs[image_id]
-        try:
-            found = (q.jpeg_thumbnail(self._pictures(image_id), self.thumb_size), "")
-        except (TExplainError, OSError) as error:
-            found = (b"", str(error))
-        self._thumbs[image_id] = found
-        if len(self._thumbs) > 20 * max(1, self.panel.page_size):
-            self._thumbs.popitem(last=False)
-        return found
-
-    def _show_stored(self) -> None:
-        image_id = self.selected_image
-        if image_id < 0:
-            self.panel.stored = {}
-            return
-        try:
-            explanation = self.run.explanation(image_id)
-        except TExplainError as error:
-            self.error = str(error)
-            self.panel.stored = {}
-            return
-        row = self.run.images.set_index("id").loc[image_id]
-        lemma = self.selected_word
-        self.panel.stored = {
-            "id": int(image_id),
-            "name": str(row["name"]),
-            "label": None if pd.isna(row["label"]) else str(row["label"]),
-            "group": None if pd.isna(row["group"]) else str(row["group"]),
-            "prediction": explanation.class_name or f"class {explanation.predicted_class}",
-            "probability": float(explanation.probability),
-            "sentences": marked_sentences(explanation.sentences, lemma, 12),
-            "n_sentences": len(explanation.sentences),
-            "words": word_records(explanation.sentences, 10, explanation.words),
-            "maps": "" if self.model is not None else MAPS_NEED_A_MODEL,
-        }
-        if self.model is not None:
-            self._explore(image_id, explanation, str(row["name"]))
-
-    def _explore(self, image_id: int, explanation, name: str) -> None:
+    def _explore(self, view: ReportView) -> str:
+        """Show the selected image in the Explorer (one, made on the first image); what went wrong."""
+        image_id = view.selected_image
         if self.explorer is not None and self._explored == image_id:  # another word: only its marks and map
-            self.explorer.selected_word = self.selected_word
-            return
+            self.explorer.selected_word = view.selected_word
+            return ""
         try:
-            source = self._pictures.source(image_id)
+            explanation = self._data.explanation(image_id)
+            name = view.stored["name"]
+            source = self._data.pictures.source(image_id)
             if self.explorer is None:
                 from .explorer import Explorer
 
@@ -356,25 +255,8 @@ class DatasetReport(widgets.VBox):
             else:
                 self.explorer.set_image(source, name=name)
                 self.explorer.explanation = explanation
-            self.explorer.selected_word = self.selected_word
+            self.explorer.selected_word = view.selected_word
             self._explored = image_id
         except (TExplainError, OSError) as error:
-            self.error = f"cannot open image {image_id} in the Explorer: {error}"
-
-
-def _mirror(one, other, name: str):
-    """Keep trait ``name`` equal on two objects, each side free to normalise what it is given
-    (unlike ``traitlets.link``, which fails then); the first's value wins. Returns the unlink."""
-
-    def forward(_change) -> None:  # the current value: an observer may have changed it since
-        if getattr(other, name) != getattr(one, name):
-            setattr(other, name, getattr(one, name))
-
-    def back(_change) -> None:
-        if getattr(one, name) != getattr(other, name):
-            setattr(one, name, getattr(other, name))
-
-    setattr(other, name, getattr(one, name))
-    one.observe(forward, name)
-    other.observe(back, name)
-    return lambda: (one.unobserve(forward, name), other.unobserve(back, name))
+            return f"cannot open image {image_id} in the Explorer: {error}"
+        return ""

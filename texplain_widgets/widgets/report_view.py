@@ -1,0 +1,223 @@
+"""The dataset report's state, how a change moves it, and the one function that derives its view.
+
+The report's state is its traits (``by``, ``selected_word``, ``page``, ``selected_image``) and
+which images its grid holds (a word's, or those set through ``shown``): a :class:`ReportState`.
+Every change of a trait, from Python or from a click in the view, goes through
+:func:`transition` (what else the change resets) and then :func:`derive_view` (everything the
+traits, the panel and the chart show: a :class:`ReportView`); the report only writes that view
+out. Both are functions of the state and the run's data (:class:`ReportData`, the run's queries,
+cached), so each is tested alone (``tests/test_report_state.py``).
+
+A new part of the report (another chart by ``by``, a card of the selected word) is one more
+field of :class:`ReportView`, one more line of :func:`derive_view` (the charts by ``by`` come
+from :meth:`ReportData.chart`) and one more trait of the panel.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import pandas as pd
+
+from ..errors import TExplainError
+from . import report_queries as q
+from .word_view import marked_sentences, word_records
+
+MAPS_NEED_A_MODEL = (
+    "Maps need the run's model: DatasetReport(run, model=...) (or %texplain report RUN --model DIR|demo)."
+)
+GRID_COLUMNS = ("id", "name", "share", "count", "label", "group", "predicted", "path")
+STATE = ("by", "selected_word", "page", "selected_image", "shown")  # the traits that move the state
+
+
+@dataclass(frozen=True)
+class ReportState:
+    """What the report is asked to show; everything it shows is derived from this."""
+
+    by: str = "predicted"
+    selected_word: str = ""  # a stored lemma, or a word no sentence uses ("" for none)
+    page: int = 0  # within the grid's pages
+    selected_image: int = -1  # an image id (-1: none)
+    chosen: tuple[int, ...] | None = None  # the images set through ``shown``; None: the word's
+    problem: str = ""  # what the last change could not do ("" when it did all)
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """Everything the report shows for one state: its traits, the chart's words and the panel's."""
+
+    by: str
+    selected_word: str
+    page: int
+    selected_image: int
+    shown: list[int]  # the page's image ids, in order
+    error: str
+    note: str
+    chart_words: list[dict]  # records of :func:`~.report_queries.ranked_words`
+    frame: pd.DataFrame = field(repr=False)  # the grid's images, all pages
+    n_pages: int
+    items: list[dict]  # the page's records (see :mod:`.report_panel`)
+    thumbnails: list[bytes] = field(repr=False)
+    stored: dict  # the selected image's stored explanation ({} for none)
+
+
+class ReportData:
+    """A run as the report shows it: its ranked words by ``by``, a word's images, thumbnails and
+    stored explanations (cached), the groupings it has, and what opening the report found wrong
+    (``errors``) or worth saying (``notes``)."""
+
+    def __init__(self, run, *, top: int = 12, page_size: int = 24, thumb_size: int = 96):
+        self.run, self.top, self.page_size, self.thumb_size = run, top, max(1, page_size), thumb_size
+        self.index = q.WordIndex(run)
+        self.table = q.image_table(run)
+        self.pictures = q.Pictures(run)
+        has = {key: bool(len(run.images)) and run.images[key].notna().any() for key in ("label", "group")}
+        self.by_options = ["predicted"] + [key for key in ("label", "group") if has[key]]
+        self.errors: list[str] = []
+        self.notes: list[str] = []
+        self.has_model = False
+        self._charts: dict[str, tuple[list[dict], str]] = {}
+        self._thumbs: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
+        self.word_images = lru_cache(maxsize=8)(self._word_images)
+        self.explanation = lru_cache(maxsize=32)(run.explanation)
+
+    def chart(self, by: str) -> tuple[list[dict], str]:
+        """The chart's records for ``by`` and what went wrong ("" when nothing)."""
+        if by not in self._charts:
+            try:
+                self._charts[by] = (q.ranked_words(self.run, by, self.top) if len(self.run) else [], "")
+            except TExplainError as error:
+                self._charts[by] = ([], str(error))
+        return self._charts[by]
+
+    def _word_images(self, lemma: str) -> pd.DataFrame:
+        if not lemma:
+            return pd.DataFrame({key: [] for key in GRID_COLUMNS}).astype({"id": int, "count": int})
+        return q.word_images(self.run, lemma, self.table)
+
+    def grid(self, state: ReportState) -> pd.DataFrame:
+        """The images the grid holds: the selected word's by its share, or the ``chosen`` ones
+        with the word's share and count where they use it."""
+        word = self.word_images(state.selected_word)
+        if state.chosen is None:
+            return word
+        ids = list(state.chosen)
+        frame = self.table.reindex(ids).reset_index()
+        known = word.set_index("id")
+        absent = 0.0 if state.selected_word else float("nan")  # no word: no share to give
+        frame["share"] = known["share"].reindex(ids).fillna(absent).to_numpy(dtype=float)
+        frame["count"] = known["count"].reindex(ids).fillna(0).to_numpy(dtype=int)
+        return frame
+
+    def n_pages(self, state: ReportState) -> int:
+        return max(1, -(-len(self.grid(state)) // self.page_size))
+
+    def thumbnail(self, image_id: int) -> tuple[bytes, str]:
+        """The image's JPEG thumbnail, and why there is none ("" when there is)."""
+        if image_id in self._thumbs:
+            self._thumbs.move_to_end(image_id)
+            return self._thumbs[image_id]
+        try:
+            found = (q.jpeg_thumbnail(self.pictures(image_id), self.thumb_size), "")
+        except (TExplainError, OSError) as error:
+            found = (b"", str(error))
+        self._thumbs[image_id] = found
+        if len(self._thumbs) > 20 * self.page_size:
+            self._thumbs.popitem(last=False)
+        return found
+
+
+def transition(state: ReportState, name: str, value, data: ReportData) -> ReportState:
+    """The state after trait ``name`` was set to ``value``: a word (as its stored lemma) shows
+    its images from the first page; ``shown`` makes the grid hold those images (the stored
+    ones); ``page`` stays within the grid's pages; a ``by`` the run has no column for is
+    refused. ``problem`` says what the change could not do."""
+    state = replace(state, problem="")
+    if name == "selected_word":
+        word = data.index.lemma(value) if value.strip() else ""
+        return replace(state, selected_word=word, chosen=None, page=0)
+    if name == "page":
+        return replace(state, page=min(max(int(value), 0), data.n_pages(state) - 1))
+    if name == "shown":
+        ids = [int(i) for i in dict.fromkeys(value)]
+        known = [i for i in ids if i in data.table.index]
+        missing = sorted(set(ids) - set(known))
+        problem = f"no stored images with ids {missing[:10]}" if missing else ""
+        return replace(state, chosen=tuple(known), page=0, problem=problem)
+    if name == "by":
+        if value in data.by_options:
+            return replace(state, by=value)
+        options = ", ".join(data.by_options)
+        return replace(state, problem=f"the run's images have no {value}s: words by {options} only")
+    if name == "selected_image":
+        return replace(state, selected_image=int(value))
+    raise ValueError(f"{name!r} is not part of the report's state {STATE}")
+
+
+def derive_view(state: ReportState, data: ReportData) -> ReportView:
+    """Everything the report shows in ``state``."""
+    chart_words, chart_error = data.chart(state.by)
+    frame = data.grid(state)
+    n_pages = data.n_pages(state)
+    page = min(max(state.page, 0), n_pages - 1)
+    rows = frame.iloc[page * data.page_size : (page + 1) * data.page_size]
+    thumbs = [data.thumbnail(int(i)) for i in rows["id"]]
+    stored, stored_error = stored_record(state, data)
+    word = state.selected_word
+    unused = f"No sentence of this run uses “{word}”." if word and not data.index.n_sentences(word) else ""
+    return ReportView(
+        by=state.by,
+        selected_word=word,
+        page=page,
+        selected_image=state.selected_image,
+        shown=[int(i) for i in rows["id"]],
+        error=" ".join(filter(None, [*data.errors, state.problem, chart_error, stored_error])),
+        note=" ".join(filter(None, [*data.notes, unused])),
+        chart_words=chart_words,
+        frame=frame,
+        n_pages=n_pages,
+        items=[grid_item(r, problem) for r, (_, problem) in zip(rows.itertuples(index=False), thumbs)],
+        thumbnails=[thumb for thumb, _ in thumbs],
+        stored=stored,
+    )
+
+
+def grid_item(row, problem: str) -> dict:
+    """A grid cell's record (plain Python types) from a row of :meth:`ReportData.grid`."""
+    return {
+        "id": int(row.id),
+        "name": str(row.name),
+        "share": None if pd.isna(row.share) else float(row.share),
+        "count": int(row.count),
+        "label": None if pd.isna(row.label) else str(row.label),
+        "group": None if pd.isna(row.group) else str(row.group),
+        "predicted": str(row.predicted),
+        "error": problem,
+    }
+
+
+def stored_record(state: ReportState, data: ReportData) -> tuple[dict, str]:
+    """The selected image's stored explanation, its sentences with the selected word marked
+    ({} for none), and what went wrong ("" when nothing)."""
+    image_id = state.selected_image
+    if image_id < 0:
+        return {}, ""
+    try:
+        explanation = data.explanation(image_id)
+    except TExplainError as error:
+        return {}, str(error)
+    row = data.table.loc[image_id]
+    return {
+        "id": int(image_id),
+        "name": str(row["name"]),
+        "label": None if pd.isna(row["label"]) else str(row["label"]),
+        "group": None if pd.isna(row["group"]) else str(row["group"]),
+        "prediction": explanation.class_name or f"class {explanation.predicted_class}",
+        "probability": float(explanation.probability),
+        "sentences": marked_sentences(explanation.sentences, state.selected_word, 12),
+        "n_sentences": len(explanation.sentences),
+        "words": word_records(explanation.sentences, 10, explanation.words),
+        "maps": "" if data.has_model else MAPS_NEED_A_MODEL,
+    }, ""
