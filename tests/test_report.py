@@ -4,9 +4,13 @@ from pathlib import Path
 
 import pytest
 from report_support import synthetic_run
+from scipy.stats import norm
 
 from texplain_widgets import DatasetReport, ExplanationSet
+from texplain_widgets.widgets.report_queries import compare_words, difference_z
+from texplain_widgets.widgets.report_view import ABOVE_ZERO
 from texplain_widgets.words import sentence_words
+from texplain_widgets.words.trust import Z95
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +22,9 @@ def runs(tmp_path_factory):
         "balanced": synthetic_run(root / "balanced", 24, images=images, flip=True),
         "unlabelled": synthetic_run(root / "unlabelled", 8, images=images, labels=False),
         "other": synthetic_run(root / "other", 8, images=images, digest="other images"),
+        # 24 images a group: enough for the comparison's differences to be above zero
+        "biased 96": synthetic_run(root / "biased 96", 96, images=images),
+        "balanced 96": synthetic_run(root / "balanced 96", 96, images=images, flip=True),
     }
 
 
@@ -100,14 +107,13 @@ def test_a_click_on_an_image_shows_its_stored_explanation_without_a_model(report
     assert "model" in stored["maps"] and report.explorer is None
 
 
-def test_grouping_switch_and_shown_settable(report):
-    report.by = "group"
-    assert {row["group"] for row in report.chart.words} == {
-        "landbird/land",
-        "landbird/water",
-        "waterbird/land",
-        "waterbird/water",
-    }
+def test_grouping_switch_and_shown_settable(report, tmp_path):
+    groups = {"landbird/land", "landbird/water", "waterbird/land", "waterbird/water"}
+    report.by = "group"  # 6 images a group: no word ranked above zero, and the note says so
+    assert report.chart.words == [] and all(group in report.note for group in groups)
+    larger = DatasetReport(synthetic_run(tmp_path / "larger", 48, images=tmp_path / "images"))
+    larger.by = "group"
+    assert {row["group"] for row in larger.chart.words} == groups and larger.note == ""
     report.shown = [3, 1, 999]
     assert report.shown == [3, 1] and "999" in report.error
 
@@ -130,8 +136,8 @@ def test_not_a_run_is_a_message(tmp_path):
 
 
 def test_compare_mode_words_per_group_side_by_side(runs):
-    report = DatasetReport(runs["biased"], compare=runs["balanced"])
-    assert report.panel.compare_names == ["biased", "balanced"] and report.error == ""
+    report = DatasetReport(runs["biased 96"], compare=runs["balanced 96"])
+    assert report.panel.compare_names == ["biased 96", "balanced 96"] and report.error == ""
     rows = report.panel.compare
     by_group = {}
     for row in rows:
@@ -151,7 +157,7 @@ def test_compare_with_other_images_is_refused_in_the_widget(runs):
 
 
 def test_static_exports_show_the_state_without_scripts(runs, tmp_path):
-    report = DatasetReport(runs["biased"], compare=runs["balanced"], page_size=4)
+    report = DatasetReport(runs["biased 96"], compare=runs["balanced 96"], page_size=4)
     report.selected_word = "brick"  # unused: its note is exported too
     report.selected_word = "lake"
     report.selected_image = report.shown[0]
@@ -160,7 +166,7 @@ def test_static_exports_show_the_state_without_scripts(runs, tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert "<script" not in page and "&lt;script&gt;" in page
     assert page.count("data:image/jpeg;base64,") == 4 and "<mark>lake</mark>" in page
-    assert "(worst group)" in page and "more in balanced" in page and "<svg" in page
+    assert "(worst group)" in page and "more in balanced 96" in page and "<svg" in page
     report.export_png(tmp_path / "report.png")
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
     assert report.snapshot().data[:4] == b"\x89PNG"
@@ -177,3 +183,29 @@ def test_a_run_of_the_demo_source_shows_the_demo_images(tmp_path):
     first = report.shown[0]
     expected = jpeg_thumbnail(load_image(resolve_source("demo").items[first].image), report.thumb_size)
     assert report.panel.thumbnails[0] == expected  # the image the run explained, drawn again
+
+
+def test_the_chart_shows_only_words_ranked_above_zero(report, runs):
+    ranked = ExplanationSet.open(runs["biased"]).words(by="predicted", top=report.top)
+    assert (ranked["z"] < ABOVE_ZERO).any()  # "bird", "photo", the birds: as often in both classes
+    shown = report.chart.words
+    assert shown and all(row["z"] >= ABOVE_ZERO for row in shown)
+    assert {(r["group"], r["word"]) for r in shown} == {
+        (g, w) for g, w, z in ranked[["group", "word", "z"]].itertuples(index=False) if z >= ABOVE_ZERO
+    }
+    assert pytest.approx(norm.ppf(0.95)) == ABOVE_ZERO
+
+
+def test_compare_lists_only_differences_above_zero_its_z_as_scipys(runs):
+    from scipy.stats import chi2_contingency
+
+    z = difference_z([0.3, 0.001, 0.0], [0.1, 0.0, 0.0], [40, 100, 5], [60, 100, 5])
+    for value, (p, q, n, m) in zip(z[:2], [(0.3, 0.1, 40, 60), (0.001, 0.0, 100, 100)]):
+        table = [[p * n, n - p * n], [q * m, m - q * m]]
+        assert value**2 == pytest.approx(chi2_contingency(table, correction=False).statistic)
+    assert z[2] == 0.0  # neither varies: no difference
+    assert abs(z[1]) < Z95  # "huge: 0% vs 0%" (one image in 100 against none) is no difference
+    rows = compare_words(ExplanationSet.open(runs["biased"]), ExplanationSet.open(runs["balanced"]))
+    assert rows == []  # 6 images per group: 75% against 25% of their sentences is not shown as sure
+    rows = compare_words(ExplanationSet.open(runs["biased 96"]), ExplanationSet.open(runs["balanced 96"]))
+    assert rows and all(abs(row["z"]) >= Z95 for row in rows)

@@ -1,13 +1,19 @@
 """The DatasetReport in a real JupyterLab and Notebook 7 (Debian's chromium, Playwright, 127.0.0.1).
 
 On a run of the biased demo classifier (the shipped one when built, else a small one made here):
-click a word bar, and every image of the grid has the word in its stored sentences; click a
-thumbnail, and the Explorer shows its stored sentences without a Generate; switch the grouping to
-groups; in JupyterLab Dark the chart's background is the theme's.
+the chart shows only words ranked above zero; click a word bar, and every image of the grid has
+the word in its stored sentences; click a thumbnail, and the Explorer shows its stored sentences
+without a Generate, and its maps; at 1400 x 900 and at 1000 x 900 the chart, the selected
+thumbnail, the image, both maps and the marked sentences lie inside the viewport (one screen, as
+the dashboard's test checks it); the accuracy table opens on demand; switch the grouping to
+groups; in JupyterLab Dark the chart's background is the theme's. Saves a screenshot per theme,
+report-light.png and report-dark.png, to the folder $TEXPLAIN_SCREENSHOTS when set (docs/ is
+made this way).
 """
 
 import os
 import re
+from pathlib import Path
 
 import lab
 import numpy as np
@@ -21,6 +27,19 @@ pytestmark = pytest.mark.browser
 
 WAIT = 300_000  # ms; a cold demo load and a 2-core machine
 BARS = ".tx-chart .mark-rect path"
+ABOVE_ZERO = 1.6  # the chart's least z (report_view.ABOVE_ZERO, 1.645), as its tooltip rounds it
+PARTS = {  # what one screen shows once a word and an image are selected
+    "title": ".tx-report-title",
+    "word chart": ".tx-report-layout .vega-embed",
+    "selected thumbnail": ".tx-report-grid .tx-cell.tx-selected",
+    "stored facts": ".tx-stored-facts",
+    "image": ".tx-explorer .tx-image",
+    "saliency map": ".tx-explorer .tx-saliency",
+    "word map": ".tx-explorer .tx-word-map",
+    "sentences": ".tx-explorer .tx-sentences",
+    "a marked word": ".tx-explorer .tx-sentences mark",
+    "accuracy section": ".tx-accuracy-section > summary",
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +80,7 @@ def clickable_bars(page) -> list[dict]:
           label: b.getAttribute('aria-label') || '', width: b.getBoundingClientRect().width}}))"""
     )
     for bar in bars:
-        found = {k: re.search(rf"{k}: ([^;]*)", bar["label"]) for k in ("word", "group")}
+        found = {k: re.search(rf"{k}: ([^;]*)", bar["label"]) for k in ("word", "group", "z")}
         bar.update({k: m.group(1) if m else None for k, m in found.items()})
     return [b for b in bars if b["width"] > 3 and b["word"]]
 
@@ -77,13 +96,20 @@ def test_report_in_the_browser(app, demo_run, tmp_path):
     lab.notebook(
         tmp_path / "report.ipynb", ["%load_ext texplain_widgets", f"%texplain report {demo_run} --model demo"]
     )
-    with lab.jupyter(tmp_path, app) as server, lab.browser_page(1400, 1600) as page:
+    with lab.jupyter(tmp_path, app) as server, lab.browser_page(1400, 900) as page:
         lab.open_and_run(page, server, "report.ipynb", WAIT)
         page.wait_for_selector(BARS, timeout=WAIT)
         page.wait_for_function(
             "() => document.querySelector('.tx-report-title')?.textContent !== ''", timeout=WAIT
         )
         assert page.locator(".tx-report .tx-error").is_hidden()
+
+        # The chart: only words ranked above zero.
+        labels = page.eval_on_selector_all(
+            BARS, "bars => bars.map((b) => b.getAttribute('aria-label') || '')"
+        )
+        zs = [float(found.group(1)) for found in map(re.compile(r"\bz: ([-\d.]+)").search, labels) if found]
+        assert len(zs) == len(labels) > 0 and min(zs) >= ABOVE_ZERO, sorted(zs)[:5]
 
         # A click on a word bar: the grid shows images whose stored sentences use the word.
         bar = clickable_bars(page)[0]
@@ -112,6 +138,45 @@ def test_report_in_the_browser(app, demo_run, tmp_path):
         stored = set(run.explanation(ids[0]).sentences)
         assert shown and set(shown) <= stored
         assert set(page.locator(".tx-stored-sentences li").all_text_contents()) <= stored
+        page.wait_for_function(
+            """() => { const map = document.querySelector('.tx-explorer .tx-word-map');
+              return map && !map.hidden && map.getAttribute('src'); }""",
+            timeout=WAIT,
+        )
+
+        # One screen: every part inside the viewport, at 1400 x 900 and at 1000 x 900.
+        if app == "lab":
+            page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the file browser, at 1000 px
+        for width in (1400, 1000):
+            page.set_viewport_size({"width": width, "height": 900})
+            outside = outside_viewport(page)
+            assert outside == {}, f"outside the {width} x 900 viewport: {outside}"
+        page.set_viewport_size({"width": 1400, "height": 900})
+
+        # In both themes, a screenshot; in JupyterLab Dark the chart's background is the page's.
+        folder = Path(os.environ.get("TEXPLAIN_SCREENSHOTS") or tmp_path)
+        for theme, name in ((lab.LIGHT, "light"), (lab.DARK, "dark")) if app == "lab" else ():
+            lab.set_theme(page, theme)
+            behind_chart = lab.background(page, ".tx-chart svg.marks")
+            page_colour = page.evaluate(
+                """() => { let e = document.querySelector('.tx-report-layout').closest('.jp-OutputArea-output');
+                  for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
+                    if (c && c !== 'transparent' && c !== 'rgba(0, 0, 0, 0)') return c; } return null; }"""
+            )
+            assert behind_chart == page_colour and (luminance(page_colour) < 0.3) == (name == "dark")
+            scroll_to_report(page)
+            page.mouse.move(0, 0)  # no thumbnail hovered in the picture
+            shot = folder / f"report-{name}.png"
+            page.locator(".tx-report-layout").screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
+        if app == "lab":
+            lab.set_theme(page, lab.LIGHT)
+
+        # The accuracy table opens on demand, the worst group marked.
+        table = page.locator(".tx-accuracy")
+        assert table.is_hidden()
+        page.locator(".tx-accuracy-section > summary").click()
+        assert table.is_visible() and "worst group" in page.locator(".tx-accuracy tr.tx-worst").inner_text()
 
         # Switch the grouping: the chart's rows are the groups.
         page.locator(".tx-by").select_option("group")
@@ -124,14 +189,27 @@ def test_report_in_the_browser(app, demo_run, tmp_path):
         )
         assert {b["group"] for b in clickable_bars(page)} <= groups
 
-        # JupyterLab Dark: the chart's background is the page's (no white box).
-        if app == "lab":
-            lab.set_theme(page, lab.DARK)
-            behind_chart = lab.background(page, ".tx-chart svg.marks")
-            page_colour = page.evaluate(
-                """() => { let e = document.querySelector('.tx-report').closest('.jp-OutputArea-output');
-                  for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
-                    if (c && c !== 'transparent' && c !== 'rgba(0, 0, 0, 0)') return c; } return null; }"""
-            )
-            assert behind_chart == page_colour and luminance(page_colour) < 0.3
-            lab.set_theme(page, lab.LIGHT)
+
+def scroll_to_report(page) -> None:
+    page.evaluate("() => document.querySelector('.tx-report-layout').scrollIntoView({ block: 'start' })")
+    page.wait_for_timeout(300)
+
+
+def outside_viewport(page) -> dict:
+    """The parts of the report (PARTS) whose box is not wholly inside the viewport, with their box."""
+    scroll_to_report(page)
+    return page.evaluate(
+        """(parts) => {
+          const out = {};
+          for (const [name, selector] of Object.entries(parts)) {
+            const e = document.querySelector(selector);
+            if (!e) { out[name] = "missing"; continue; }
+            const r = e.getBoundingClientRect();
+            if (r.width === 0 || r.height === 0 || r.left < 0 || r.top < 0
+                || r.right > window.innerWidth || r.bottom > window.innerHeight)
+              out[name] = [r.left, r.top, r.right, r.bottom].map(Math.round);
+          }
+          return out;
+        }""",
+        PARTS,
+    )

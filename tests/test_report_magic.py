@@ -17,8 +17,9 @@ def shell():
 
 
 def test_report_opens_a_run_and_compares_it(shell, tmp_path):
-    biased = synthetic_run(tmp_path / "biased", 8, images=tmp_path / "images")
-    balanced = synthetic_run(tmp_path / "balanced", 8, images=tmp_path / "images", flip=True)
+    # 24 images a group: the comparison's differences are above zero
+    biased = synthetic_run(tmp_path / "biased", 96, images=tmp_path / "images")
+    balanced = synthetic_run(tmp_path / "balanced", 96, images=tmp_path / "images", flip=True)
     report = shell.run_line_magic("texplain", f"report {biased} --compare {balanced}")
     assert isinstance(report, DatasetReport) and report.error == ""
     assert report.panel.compare_names == ["biased", "balanced"] and report.panel.compare

@@ -24,7 +24,8 @@ def run(model, tmp_path_factory):
 def test_a_clicked_image_opens_in_the_explorer_with_its_stored_explanation(run, model, monkeypatch):
     report = DatasetReport(run, model=model)
     assert report.error == "" and report.model is model
-    word = report.chart.words[0]["word"]
+    ranked = list(run.words(top=2)["word"])  # a random tiny model: no word ranked above zero in the chart
+    word = ranked[0]
     report.selected_word = word
     assert report.shown
     image_id = report.shown[0]
@@ -44,7 +45,7 @@ def test_a_clicked_image_opens_in_the_explorer_with_its_stored_explanation(run, 
     monkeypatch.setattr(
         explorer, "set_image", lambda *a, **k: pytest.fail("the same image: not loaded again")
     )
-    second = report.chart.words[1]["word"]
+    second = ranked[1]
     report.selected_word = second  # another word: the Explorer marks it, on the same image
     if report.shown and image_id in report.shown:
         assert explorer.selected_word in (second, "")
@@ -61,7 +62,7 @@ def test_a_model_that_is_not_the_runs_is_refused_in_the_widget(run, tiny_classif
     report = DatasetReport(run, model=stranger)
     assert "not the run's" in report.error and "translator.fingerprint" in report.error
     assert report.model is None
-    report.selected_word = report.chart.words[0]["word"]
+    report.selected_word = run.words(top=1)["word"].iloc[0]
     report.selected_image = report.shown[0]
     assert report.explorer is None and "model" in report.panel.stored["maps"]
     assert "not the run's" in report.error  # still said after other clicks

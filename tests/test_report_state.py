@@ -96,7 +96,10 @@ def test_by_changes_the_chart_only_and_is_refused_without_its_column(data, runs)
     state = ReportState(selected_word="water", page=1, selected_image=4)
     moved = transition(state, "by", "group", data)
     assert moved == ReportState(selected_word="water", page=1, selected_image=4, by="group")
-    assert {row["group"] for row in derive_view(moved, data).chart_words} == set(data.run.images["group"])
+    before, after = derive_view(state, data), derive_view(moved, data)
+    assert {row["group"] for row in before.chart_words} == set(data.run.images["class_name"])
+    assert after.chart_words != before.chart_words and after.shown == before.shown
+    assert "landbird/water" in after.note  # 6 images a group: no word ranked above zero there
     unlabelled = ReportData(ExplanationSet.open(runs["unlabelled"]))
     refused = transition(ReportState(), "by", "label", unlabelled)
     assert refused.by == "predicted" and "label" in derive_view(refused, unlabelled).error
@@ -161,9 +164,9 @@ def test_widget_by_changed_keeps_the_word_page_and_image(report):
     report.page = 1
     report.selected_image = report.shown[0]
     shown, stored = report.shown, report.panel.stored
-    report.panel.by = "group"  # the view's switch
-    assert report.by == "group" and report.shown == shown and report.panel.stored == stored
-    assert {row["group"] for row in report.chart.words} == set(report.run.images["group"])
+    report.panel.by = "label"  # the view's switch
+    assert report.by == "label" and report.shown == shown and report.panel.stored == stored
+    assert {row["group"] for row in report.chart.words} == set(report.run.images["label"])
     in_step(report)
     report.selected_word = "lake"  # the image stays open, the new word marked in its sentences
     assert report.panel.stored["id"] == stored["id"] and report.selected_image == stored["id"]

@@ -1,11 +1,15 @@
-// The DatasetReport's own view: accuracy per group, the grouping switch and word search, the
-// paged image grid of the selected word, the selected image's stored explanation, and the
-// compared runs' words.
+// The DatasetReport's own view: the word search and grouping switch, the paged image grid of the
+// selected word, the selected image's stored explanation, and, in sections that open on demand,
+// accuracy per group and the compared runs' words.
 //
 // State lives in the model (synced with texplain_widgets.widgets.report_panel.ReportPanel): the
 // kernel sends one page of records and JPEG thumbnails (binary buffers); this view renders them
 // and writes back `by`, `search`, `selected_word`, `page` and `selected_image`. Every text from
 // the kernel reaches the page as a text node.
+//
+// Inside a DatasetReport (.tx-report-layout) the root takes no box of its own: its parts (head,
+// bar, images, hint, stored, more) are placed by report.css's grid beside the word chart and the
+// Explorer, which are other widgets.
 import type { RenderProps } from "@anywidget/types";
 
 import { binding, type Bytes, h, highlighted, type MarkedSentence, percent, pngSetter } from "./dom";
@@ -50,6 +54,7 @@ export interface CompareRow {
   share: number;
   other_share: number;
   difference: number;
+  z?: number;
 }
 
 export interface ReportModel {
@@ -94,7 +99,7 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
   const matches = h("div", { class: "tx-matches" });
   const controls = h("div", { class: "tx-report-bar" }, h("label", {}, "words by ", bySelect), search, matches);
 
-  const gridTitle = h("span", { class: "tx-grid-title", "aria-live": "polite" });
+  const gridTitle = h("span", { class: "tx-grid-title", "aria-live": "polite", title: "by the word's share of their sentences" });
   const previous = h("button", { type: "button", class: "tx-previous", "aria-label": "previous page" }, "‹");
   const next = h("button", { type: "button", class: "tx-next", "aria-label": "next page" }, "›");
   const pageInfo = h("span", { class: "tx-page" });
@@ -102,9 +107,17 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
   next.addEventListener("click", () => commit("page", (model.get("page") ?? 0) + 1));
   const pager = h("div", { class: "tx-pager" }, gridTitle, previous, pageInfo, next);
   const grid = h("div", { class: "tx-report-grid", role: "listbox", "aria-label": "images with the word" });
+  const images = h("div", { class: "tx-report-images" }, pager, grid);
+  const hint = h("div", { class: "tx-stored-hint" }, "Click a thumbnail: its stored sentences show here (and its maps, with the run's model).");
   const stored = h("div", { class: "tx-stored" });
   const compare = h("div", { class: "tx-compare" });
-  const root = h("div", { class: "tx-report" }, title, error, note, accuracy, controls, pager, grid, stored, compare);
+  const accuracySummary = h("summary", {});
+  const compareSummary = h("summary", {});
+  const accuracySection = h("details", { class: "tx-section tx-accuracy-section" }, accuracySummary, accuracy);
+  const compareSection = h("details", { class: "tx-section tx-compare-section" }, compareSummary, compare);
+  const head = h("div", { class: "tx-report-head" }, title, error, note);
+  const more = h("div", { class: "tx-report-more" }, accuracySection, compareSection);
+  const root = h("div", { class: "tx-report" }, head, controls, images, hint, stored, more);
   el.append(root);
 
   on(["title"], () => {
@@ -121,7 +134,15 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
 
   on(["accuracy"], () => {
     const rows = model.get("accuracy") ?? [];
-    accuracy.hidden = rows.length === 0;
+    accuracy.hidden = accuracySection.hidden = rows.length === 0;
+    const all = rows.find((row) => row.by === "all");
+    const worst = rows.find((row) => row.worst);
+    accuracySummary.textContent = [
+      all ? `Accuracy: ${percent(all.accuracy, 1)} of ${all.n} images` : "Accuracy",
+      worst ? `worst group ${worst.name}: ${percent(worst.accuracy, 1)}` : "",
+    ]
+      .filter(Boolean)
+      .join("; ");
     const head = h("tr", {}, h("th", {}, ""), h("th", {}, "images"), h("th", {}, "accuracy"));
     accuracy.replaceChildren(
       h("caption", {}, "Accuracy overall, per class and per group"),
@@ -200,7 +221,7 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
     const n = model.get("n_with") ?? 0;
     const page = model.get("page") ?? 0;
     const pages = model.get("n_pages") ?? 1;
-    gridTitle.textContent = word ? `${n} images with “${word}”, by its share of their sentences` : "Click a word to see its images";
+    gridTitle.textContent = word ? `${n} images with “${word}”` : "Click a word to see its images";
     previous.disabled = page <= 0;
     next.disabled = page >= pages - 1;
     pageInfo.textContent = `page ${page + 1} of ${pages}`;
@@ -209,6 +230,7 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
 
   on(["stored"], () => {
     const s = model.get("stored") ?? {};
+    hint.hidden = s.id !== undefined;
     if (s.id === undefined) {
       stored.replaceChildren();
       stored.hidden = true;
@@ -235,13 +257,14 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
   on(["compare", "compare_names"], () => {
     const rows = model.get("compare") ?? [];
     const [mine, theirs] = model.get("compare_names") ?? [];
-    compare.hidden = rows.length === 0;
+    compare.hidden = compareSection.hidden = rows.length === 0;
     if (!rows.length) return void compare.replaceChildren();
     const groups = [...new Set(rows.map((row) => row.group))];
+    compareSummary.textContent = `Words whose share differs: ${mine} vs ${theirs}, in ${groups.length} group${groups.length === 1 ? "" : "s"}`;
     const list = (part: CompareRow[]) =>
       h("ol", {}, ...part.map((row) => h("li", {}, `${row.word}: ${percent(row.share)} vs ${percent(row.other_share)}`)));
     compare.replaceChildren(
-      h("h4", {}, `Words whose share differs most: ${mine} vs ${theirs}`),
+      h("div", { class: "tx-compare-about" }, "the words more used by one run than the other (|z| ≥ 1.96, each group's images as n)"),
       ...groups.map((group) => {
         const part = rows.filter((row) => row.group === group);
         return h(

@@ -151,6 +151,36 @@ describe("DatasetReport view", () => {
     expect(sides[1].textContent).toContain("sparrow");
   });
 
+  it("puts the accuracy table and the comparison in sections that open on demand, each summed up", () => {
+    const { el, model } = mount();
+    const accuracy = el.querySelector<HTMLDetailsElement>(".tx-accuracy-section") as HTMLDetailsElement;
+    expect(accuracy.open).toBe(false);
+    expect(accuracy.hidden).toBe(false);
+    expect(accuracy.querySelector("summary")?.textContent).toBe("Accuracy: 75.0% of 400 images; worst group landbird/water: 20.0%");
+    expect(accuracy.querySelector(".tx-accuracy")).not.toBeNull();
+    const compare = el.querySelector<HTMLDetailsElement>(".tx-compare-section") as HTMLDetailsElement;
+    expect(compare.hidden).toBe(true); // no second run
+    model.update({
+      compare_names: ["biased", "balanced"],
+      compare: [{ group: "kite/brick", word: "balloon", share: 0.32, other_share: 0.002, difference: 0.318, z: 6.1 }],
+    });
+    expect(compare.hidden).toBe(false);
+    expect(compare.open).toBe(false);
+    expect(compare.querySelector("summary")?.textContent).toBe("Words whose share differs: biased vs balanced, in 1 group");
+    model.update({ accuracy: [] });
+    expect(accuracy.hidden).toBe(true);
+  });
+
+  it("says where the selected image will show until one is selected", () => {
+    const { el, model } = mount();
+    const hint = el.querySelector<HTMLElement>(".tx-stored-hint") as HTMLElement;
+    expect(hint.hidden).toBe(false);
+    expect(hint.textContent).toContain("Click a thumbnail");
+    model.update({ selected_image: 3, stored: { id: 3, name: "img3.png", prediction: "waterbird", sentences: [], words: [] } });
+    expect(hint.hidden).toBe(true);
+    expect(el.querySelector<HTMLElement>(".tx-stored")?.hidden).toBe(false);
+  });
+
   it("removes its listeners and revokes its thumbnails' URLs when the view goes away", () => {
     const { model, cleanup, el } = mount();
     cleanup();

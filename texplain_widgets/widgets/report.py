@@ -14,6 +14,12 @@ word, the selected image's stored explanation, the compared runs' words) and, wi
 and computing its maps. Bad input (not a run, another model, a word no sentence uses) is shown
 in ``error`` or ``note``; the report keeps working.
 
+Laid out for one screen (1400 x 900, and 1000 x 900), as the Dashboard is: the word chart above
+the grid in a narrow column, the selected image (its stored explanation, or the Explorer with
+its maps) beside them; the accuracy table and the comparison in sections that open on demand;
+on a narrow page, one column. The CSS grid of ``js/src/report.css`` places the parts (the
+panel's parts too: its element takes no box of its own there).
+
 Readable and settable from Python: ``by``, ``selected_word``, ``selected_image`` (an image id),
 ``page`` and ``shown`` (the ids the grid shows, in order; set it to show other images). These
 traits are the report's one state: any change of one, from Python or a click, goes through
@@ -37,10 +43,11 @@ from .report_view import STATE, ReportData, ReportState, ReportView, derive_view
 
 log = logging.getLogger(__name__)
 
+CHART_WIDTH = 120  # px per half of the word chart: about 300 px in all, for the 330 px column
 CLICKED = ("by", "selected_word", "page", "selected_image")  # what the panel's view writes back
 
 
-class DatasetReport(widgets.VBox):
+class DatasetReport(widgets.Box):
     """A report over a stored run (see the module docstring)."""
 
     by = t.Enum(BY, default_value="predicted")
@@ -66,24 +73,17 @@ class DatasetReport(widgets.VBox):
         run's TExplain (or its name) for the maps; ``compare``: a second run over the same images;
         ``top``: words per chart row; ``explorer_traits``: initial Explorer settings."""
         self.panel = ReportPanel(page_size=page_size)
-        self.chart = RankedChart()
-        self.chart.layout.margin = "0 16px 0 0"
-        self.panel.layout.flex = "1 1 380px"  # takes the width the chart leaves, wraps below under 380 px
+        self.panel.add_class("tx-report-panel")
+        self.chart = RankedChart(chart_width=CHART_WIDTH)
+        self.chart.add_class("tx-report-chart")
         self.run = self.other = self.model = self.explorer = None
         self.top, self.thumb_size, self._explorer_traits = top, thumb_size, explorer_traits
         self._data: ReportData | None = None
         self._state = ReportState()
         self._view: ReportView | None = None  # None until a run is open: changes do nothing
         self._explored = -1  # the image the Explorer shows
-        super().__init__(
-            [
-                widgets.HBox(
-                    [self.chart, self.panel],
-                    layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap"),  # narrow: below
-                )
-            ]
-        )
-        self.add_class("tx-report")
+        super().__init__([self.chart, self.panel])  # laid out by js/src/report.css (.tx-report-layout)
+        self.add_class("tx-report-layout")
         self._links = [t.dlink((self, name), (self.panel, name)) for name in ("error", "note")]
         self.panel.observe(self._on_click, CLICKED)
         self.chart.observe(self._on_click, "selected_word")
@@ -251,7 +251,9 @@ class DatasetReport(widgets.VBox):
                 if self.model.display.get("method_options") and "method_options" not in options:
                     options["method_options"] = self.model.display["method_options"]
                 self.explorer = Explorer(self.model, source, name=name, explanation=explanation, **options)
+                self.explorer.add_class("tx-report-explorer")
                 self.children = [*self.children, self.explorer]
+                self.add_class("tx-report-with-explorer")  # the Explorer shows the stored sentences
             else:
                 self.explorer.set_image(source, name=name)
                 self.explorer.explanation = explanation

@@ -45,9 +45,8 @@ def ranked_chart(
     if any("lift" in r for r in records):
         tooltip += [alt.Tooltip("lift:Q", format=".1f"), alt.Tooltip("note:N", title="prior")]
     order = alt.EncodingSortField("z", order="descending")
-    row = alt.Row(
-        "group:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold")
-    )
+    header = {"labelOrient": "top", "labelAnchor": "start", "labelFontWeight": "bold", "labelPadding": 2}
+    row = alt.Row("group:N", title=None, header=alt.Header(**header))  # above its rows: a narrow chart
     z = base.mark_bar(cursor="pointer").encode(
         x=alt.X("z:Q", title="log-odds z"),
         y=alt.Y("word:N", sort=order, title=None),
@@ -62,7 +61,8 @@ def ranked_chart(
         y=alt.Y("word:N", sort=order, title=None, axis=None),
         color=colour,
         tooltip=tooltip,
-        row=alt.Row("group:N", title=None, header=alt.Header(labels=False)),
+        # the same headers, blank, so that the rows of both halves line up
+        row=alt.Row("group:N", title=None, header=alt.Header(**header, labelExpr="' '")),
     )
     size = {"width": width, "height": alt.Step(14)}
     with warnings.catch_warnings():  # one selection over both views is what is wanted here
@@ -76,15 +76,19 @@ def ranked_chart(
 
 
 class RankedChart(ThemedChart):
-    """A live :func:`ranked_chart`: set ``words``; ``selected_word`` follows clicks both ways."""
+    """A live :func:`ranked_chart`: set ``words``; ``selected_word`` follows clicks both ways;
+    ``chart_width``: each half's width in pixels."""
 
     words = t.List(t.Dict())
     selected_word = t.Unicode("")
     hide_prior = t.Bool(False)
 
-    def __init__(self, words: list[dict] | None = None, selected_word: str = "", **kwargs):
+    def __init__(
+        self, words: list[dict] | None = None, selected_word: str = "", *, chart_width: int = 150, **kwargs
+    ):
         self._drawn: list[dict] | None = list(words or [])  # the words the chart shows
-        super().__init__(ranked_chart(self._drawn, selected_word), **kwargs)
+        self.chart_width = chart_width
+        super().__init__(ranked_chart(self._drawn, selected_word, width=chart_width), **kwargs)
         self._watch_selection()
         self.set_trait("selected_word", selected_word)
         self.set_trait("words", list(self._drawn))
@@ -102,7 +106,9 @@ class RankedChart(ThemedChart):
         if change["name"] == "words" and change["new"] == self._drawn:
             return
         self._drawn = list(self.words)
-        self.chart = ranked_chart(self._drawn, self.selected_word, hide_prior=self.hide_prior)
+        self.chart = ranked_chart(
+            self._drawn, self.selected_word, hide_prior=self.hide_prior, width=self.chart_width
+        )
         self._watch_selection()
 
     @t.observe("selected_word")

@@ -11,11 +11,11 @@ The :class:`~.report.DatasetReport` fills them; those the view changes are marke
 - ``page``*, ``page_size``, ``n_pages``: the grid's pages; ``items``: the page's records
   ``{"id", "name", "share", "count", "label", "group", "predicted", "error"}`` and
   ``thumbnails``: their JPEG bytes (binary buffers);
-- ``selected_image``*: the id of the image opened below the grid (-1: none); ``stored``: its
+- ``selected_image``*: the id of the image opened beside the grid (-1: none); ``stored``: its
   stored explanation ``{"id", "name", "label", "group", "prediction", "probability",
   "sentences": [{"text", "spans"}], "words": [{"word", "count", "share"}]}`` ({} for none);
-- ``compare``: rows ``{"group", "word", "share", "other_share", "difference"}``, ``compare_names``:
-  the two runs' names ([] when not comparing).
+- ``compare``: rows ``{"group", "word", "share", "other_share", "difference", "z"}``,
+  ``compare_names``: the two runs' names ([] when not comparing).
 """
 
 from __future__ import annotations

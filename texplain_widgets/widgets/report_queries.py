@@ -12,6 +12,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PIL import Image
 
@@ -20,6 +21,7 @@ from ..runs.explanation_set import ExplanationSet
 from ..runs.shards import shard_connection
 from ..runs.store import differences
 from ..words import as_lemma
+from ..words.trust import Z95
 
 DEMO_RUNS = Path(__file__).resolve().parent.parent / "demo" / "runs"
 DEMO_NAMES = {"demo": "biased", "demo:biased": "biased", "demo:balanced": "balanced"}
@@ -53,13 +55,16 @@ def model_mismatch(run: ExplanationSet, model) -> list[str]:
     return found
 
 
-def ranked_words(run: ExplanationSet, by: str, top: int) -> list[dict]:
-    """The ``top`` words of each class, label or group by log-odds z, as records
-    ``{"group", "word", "z", "share", "count"}`` of plain Python types; a run with a reference
-    adds ``reference_share``, ``lift``, ``above_prior`` and ``note`` (see :mod:`~texplain_widgets.words.trust`)."""
+def ranked_words(run: ExplanationSet, by: str, top: int, min_z: float | None = None) -> list[dict]:
+    """The ``top`` words of each class, label or group by log-odds z (those with z at least
+    ``min_z`` only), as records ``{"group", "word", "z", "share", "count"}`` of plain Python
+    types; a run with a reference adds ``reference_share``, ``lift``, ``above_prior`` and
+    ``note`` (see :mod:`~texplain_widgets.words.trust`)."""
     from ..words.trust import prior_note
 
     table = run.words(by=by, top=top)
+    if min_z is not None:
+        table = table[table["z"] >= min_z]
     trust = "lift" in table
     records = []
     for r in table.itertuples(index=False):
@@ -138,15 +143,20 @@ def word_images(run: ExplanationSet, lemma: str, table: pd.DataFrame | None = No
     )
 
 
-def compare_words(run: ExplanationSet, other: ExplanationSet, top: int = 8) -> list[dict]:
+def compare_words(run: ExplanationSet, other: ExplanationSet, top: int = 8, min_z: float = Z95) -> list[dict]:
     """Per group, the words whose share of sentences differs most between two runs over the same
-    images: records ``{"group", "word", "share", "other_share", "difference"}``, the ``top`` words
-    more used in ``run`` (difference > 0) and the ``top`` more used in ``other``, per group."""
+    images: records ``{"group", "word", "share", "other_share", "difference", "z"}``, the ``top``
+    words more used in ``run`` (difference > 0) and the ``top`` more used in ``other``, per group,
+    those whose difference is above zero only (``|z|`` at least ``min_z``, :func:`difference_z`
+    with each group's number of images as n: an image's sentences are not independent draws)."""
     by = next((key for key in ("group", "label") if run.images[key].notna().any()), "predicted")
     mine = run.words(by=by, top=None)[["group", "word", "share"]]
     theirs = other.words(by=by, top=None)[["group", "word", "share"]].rename(columns={"share": "other_share"})
     both = mine.merge(theirs, on=["group", "word"], how="outer").fillna({"share": 0.0, "other_share": 0.0})
     both["difference"] = both["share"] - both["other_share"]
+    sizes = [images_per_group(r, by).reindex(both["group"]).fillna(0).to_numpy() for r in (run, other)]
+    both["z"] = difference_z(both["share"].to_numpy(), both["other_share"].to_numpy(), *sizes)
+    both = both[both["z"].abs() >= min_z]
     rows = []
     for group, part in both.groupby("group", sort=True):
         more = part[part["difference"] > 0].nlargest(top, "difference")
@@ -159,9 +169,31 @@ def compare_words(run: ExplanationSet, other: ExplanationSet, top: int = 8) -> l
                     "share": float(r.share),
                     "other_share": float(r.other_share),
                     "difference": float(r.difference),
+                    "z": float(r.z),
                 }
             )
     return rows
+
+
+def images_per_group(run: ExplanationSet, by: str) -> pd.Series:
+    """How many of the run's images each class, label or group holds."""
+    images = run.images
+    key = images["class_name"].where(images["class_name"].notna(), images["predicted"].astype(str))
+    return (key if by == "predicted" else images[by]).dropna().astype(str).value_counts()
+
+
+def difference_z(share, other_share, n, other_n) -> np.ndarray:
+    """The two-proportion z statistic (pooled) of ``share`` over ``n`` against ``other_share``
+    over ``other_n``: how many standard errors apart two shares are (0 where neither varies)."""
+    share, other_share = np.asarray(share, float), np.asarray(other_share, float)
+    n, other_n = np.asarray(n, float), np.asarray(other_n, float)
+    total = n + other_n
+    pooled = np.divide(share * n + other_share * other_n, total, out=np.zeros_like(total), where=total > 0)
+    inverse = np.divide(1.0, n, out=np.zeros_like(n), where=n > 0) + np.divide(
+        1.0, other_n, out=np.zeros_like(other_n), where=other_n > 0
+    )
+    error = np.sqrt(pooled * (1 - pooled) * inverse)
+    return np.divide(share - other_share, error, out=np.zeros_like(error), where=error > 0)
 
 
 def same_images(run: ExplanationSet, other: ExplanationSet) -> bool:

@@ -28,6 +28,7 @@ from .word_view import marked_sentences, word_records
 MAPS_NEED_A_MODEL = (
     "Maps need the run's model: DatasetReport(run, model=...) (or %texplain report RUN --model DIR|demo)."
 )
+ABOVE_ZERO = 1.6448536269514722  # the standard normal's 95% quantile: z above zero, one-sided at 5%
 GRID_COLUMNS = ("id", "name", "share", "count", "label", "group", "predicted", "path")
 STATE = ("by", "selected_word", "page", "selected_image", "shown")  # the traits that move the state
 
@@ -78,18 +79,33 @@ class ReportData:
         self.errors: list[str] = []
         self.notes: list[str] = []
         self.has_model = False
-        self._charts: dict[str, tuple[list[dict], str]] = {}
+        self._charts: dict[str, tuple[list[dict], str, str]] = {}
         self._thumbs: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
         self.word_images = lru_cache(maxsize=8)(self._word_images)
         self.explanation = lru_cache(maxsize=32)(run.explanation)
 
-    def chart(self, by: str) -> tuple[list[dict], str]:
-        """The chart's records for ``by`` and what went wrong ("" when nothing)."""
+    def chart(self, by: str) -> tuple[list[dict], str, str]:
+        """The chart's records for ``by``, what went wrong and what to note ("" when nothing).
+
+        Only the words ranked above zero are shown: log-odds z at least :data:`ABOVE_ZERO`
+        (more used in the group than in the others, one-sided at the 5% level), not the words
+        seen once or twice that would fill a short list; a group with none is named in the note.
+        """
         if by not in self._charts:
             try:
-                self._charts[by] = (q.ranked_words(self.run, by, self.top) if len(self.run) else [], "")
+                ranked = q.ranked_words(self.run, by, self.top) if len(self.run) else []
             except TExplainError as error:
-                self._charts[by] = ([], str(error))
+                self._charts[by] = ([], str(error), "")
+                return self._charts[by]
+            words = [row for row in ranked if row["z"] >= ABOVE_ZERO]
+            empty = sorted({row["group"] for row in ranked} - {row["group"] for row in words})
+            note = (
+                f"No word of {', '.join(empty)} is ranked above zero (log-odds z ≥ {ABOVE_ZERO:.3g}): "
+                "too few images or sentences there to tell its words from the others'."
+                if empty
+                else ""
+            )
+            self._charts[by] = (words, "", note)
         return self._charts[by]
 
     def _word_images(self, lemma: str) -> pd.DataFrame:
@@ -158,7 +174,7 @@ def transition(state: ReportState, name: str, value, data: ReportData) -> Report
 
 def derive_view(state: ReportState, data: ReportData) -> ReportView:
     """Everything the report shows in ``state``."""
-    chart_words, chart_error = data.chart(state.by)
+    chart_words, chart_error, chart_note = data.chart(state.by)
     frame = data.grid(state)
     n_pages = data.n_pages(state)
     page = min(max(state.page, 0), n_pages - 1)
@@ -174,7 +190,7 @@ def derive_view(state: ReportState, data: ReportData) -> ReportView:
         selected_image=state.selected_image,
         shown=[int(i) for i in rows["id"]],
         error=" ".join(filter(None, [*data.errors, state.problem, chart_error, stored_error])),
-        note=" ".join(filter(None, [*data.notes, unused])),
+        note=" ".join(filter(None, [*data.notes, chart_note, unused])),
         chart_words=chart_words,
         frame=frame,
         n_pages=n_pages,
