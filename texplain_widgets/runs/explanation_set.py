@@ -211,3 +211,34 @@ class ExplanationSet:
 
     def _query(self, sql: str, parameters=None) -> pd.DataFrame:
         return self._connection.execute(sql, parameters or []).df()
+
+    # Finding a shortcut without group labels: error words.
+
+    def error_words(
+        self,
+        by: str = "label",
+        *,
+        top: int | None = 10,
+        min_share: float = 0.25,
+        min_images: int = 5,
+        hide_class_words: bool = False,
+    ) -> pd.DataFrame:
+        """Within each true label (``by="label"``) the words its misclassified images use more
+        than its right ones; ``by="predicted"``: a predicted class's false against its true
+        positives. Counted in images (an image uses a word when ``min_share`` of its sentences
+        do; a word is tested when ``min_images`` use it), with Newcombe's interval of the
+        difference, Fisher's p and BH q-values, ranked by the interval's lower bound;
+        ``class_word`` marks a class's own words, ``hide_class_words`` drops them.
+        See :mod:`texplain_widgets.runs.error_words`."""
+        from .error_words import error_words
+
+        return error_words(
+            self, by, top=top, min_share=min_share, min_images=min_images, hide_class_words=hide_class_words
+        )
+
+    @cached_property
+    def _class_words(self) -> frozenset[str]:
+        """The words that name a class or are a class's own (:func:`.error_words.class_words`)."""
+        from .error_words import class_words
+
+        return frozenset(class_words(self))
