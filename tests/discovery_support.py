@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from texplain_widgets import ExplanationSet
 from texplain_widgets.runs.store import StoreWriter
 from texplain_widgets.runs.tables import chunk_tables
@@ -80,3 +82,15 @@ def planted_images() -> list[dict]:
         *planted(1, "kite", "balloon", sky=1),
         *planted(57, "kite", "kite", kite=6),
     ]
+
+
+def step_up(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg by its definition: q_(i) = min over j >= i of p_(j) m / j."""
+    order = np.argsort(p)
+    m = len(p)
+    q = np.empty(m)
+    running = 1.0
+    for rank in range(m, 0, -1):
+        running = min(running, p[order[rank - 1]] * m / rank)
+        q[order[rank - 1]] = running
+    return q

@@ -4,7 +4,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from discovery_support import planted_images, write_store
+from discovery_support import planted_images, step_up, write_store
 from runs_support import SETTINGS, image_folder, save_tiny_model
 from scipy.stats import binomtest, fisher_exact
 
@@ -75,18 +75,6 @@ def test_intervals_and_p_values_against_scipy(store):
         )
         assert row.p_value == pytest.approx(exact.pvalue, rel=1e-9, abs=1e-15)
     assert table["q_value"].to_numpy() == pytest.approx(step_up(table["p_value"].to_numpy()))
-
-
-def step_up(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg by its definition: q_(i) = min over j >= i of p_(j) m / j."""
-    order = np.argsort(p)
-    m = len(p)
-    q = np.empty(m)
-    running = 1.0
-    for rank in range(m, 0, -1):
-        running = min(running, p[order[rank - 1]] * m / rank)
-        q[order[rank - 1]] = running
-    return q
 
 
 def test_benjamini_hochberg_and_newcombe_published_values():

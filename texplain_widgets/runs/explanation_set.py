@@ -212,7 +212,7 @@ class ExplanationSet:
     def _query(self, sql: str, parameters=None) -> pd.DataFrame:
         return self._connection.execute(sql, parameters or []).df()
 
-    # Finding a shortcut without group labels: error words.
+    # Finding a shortcut without group labels: error words, word slices.
 
     def error_words(
         self,
@@ -236,9 +236,50 @@ class ExplanationSet:
             self, by, top=top, min_share=min_share, min_images=min_images, hide_class_words=hide_class_words
         )
 
+    def slice(self, word: str, *more: str, min_share: float = 0.25) -> pd.DataFrame:
+        """The images of each label that use ``word`` (and every word of ``more``): n, accuracy
+        inside and outside with Wilson intervals, the gap (outside minus inside) with
+        Newcombe's interval, one row per label. See :mod:`texplain_widgets.runs.slices`."""
+        from .slices import one_slice
+
+        return one_slice(self, self._lemmas([word, *more]), min_share=min_share)
+
+    def slices(
+        self,
+        words=None,
+        *,
+        by: str = "label",
+        top: int | None = 10,
+        min_images: int = 5,
+        min_share: float = 0.25,
+        hide_class_words: bool = False,
+    ) -> pd.DataFrame:
+        """One- and two-word slices per label, the surest large gaps first (a SliceLine-style
+        search, :mod:`texplain_widgets.runs.slices`), over ``words`` or else the ``top`` error
+        words of each group (:meth:`error_words` with ``by`` and ``hide_class_words``)."""
+        from .slices import search
+
+        if words is None:
+            found = self.error_words(
+                by, top=top, min_share=min_share, min_images=min_images, hide_class_words=hide_class_words
+            )
+            words = list(dict.fromkeys(found["word"]))
+        elif isinstance(words, str):
+            words = [words]
+        return search(self, self._lemmas(words), min_share=min_share, min_images=min_images)
+
     @cached_property
     def _class_words(self) -> frozenset[str]:
         """The words that name a class or are a class's own (:func:`.error_words.class_words`)."""
         from .error_words import class_words
 
         return frozenset(class_words(self))
+
+    def _lemmas(self, words) -> list[str]:
+        """Each word as the stored lemma it stands for (as :meth:`images_with` reads it)."""
+        from ..words import as_lemma
+
+        folded = [str(word).strip().casefold() for word in words]
+        query = "SELECT DISTINCT word FROM words WHERE list_contains($words, word)"
+        stored = set(self._query(query, {"words": folded})["word"]) if len(self) else set()
+        return [word if word in stored else as_lemma(word) for word in folded]
