@@ -160,10 +160,11 @@ class ExplanationSet:
             [folded if stored else as_lemma(word)],
         )
 
-    def accuracy(self) -> pd.DataFrame:
+    def accuracy(self, groups=None) -> pd.DataFrame:
         """Accuracy overall, per class (true label) and per group, the worst group marked.
 
-        Columns: by ("all", "class", "group"), name, n, correct, accuracy, worst.
+        Columns: by ("all", "class", "group"), name, n, correct, accuracy, worst. ``groups``
+        (a Series by image id, e.g. :meth:`pseudo_groups`) replaces the stored groups.
         """
         images = self.images
         if images.empty or images["label"].isna().all():
@@ -173,6 +174,10 @@ class ExplanationSet:
         frame = pd.DataFrame(
             {"class": images["label"], "group": images["group"], "correct": predicted == images["label"]}
         )
+        if groups is not None:
+            from .pseudo_groups import image_groups
+
+            frame["group"] = image_groups(images["id"], groups).to_numpy()
         rows = [{"by": "all", "name": "all", "n": len(frame), "correct": int(frame["correct"].sum())}]
         for by in ("class", "group"):
             for name, part in frame[frame[by].notna()].groupby(by, sort=True):
@@ -212,7 +217,7 @@ class ExplanationSet:
     def _query(self, sql: str, parameters=None) -> pd.DataFrame:
         return self._connection.execute(sql, parameters or []).df()
 
-    # Finding a shortcut without group labels: error words, word slices.
+    # Finding a shortcut without group labels: error words, word slices, pseudo-groups.
 
     def error_words(
         self,
@@ -267,6 +272,21 @@ class ExplanationSet:
         elif isinstance(words, str):
             words = [words]
         return search(self, self._lemmas(words), min_share=min_share, min_images=min_images)
+
+    def pseudo_groups(self, words, *, min_share: float = 0.25) -> pd.Series:
+        """Each image's pseudo-group, ``label/the words it uses`` (``balloon/grass``,
+        ``balloon/(none)``), a Series by image id for :meth:`accuracy` and :meth:`to_labels_csv`."""
+        from .pseudo_groups import pseudo_groups
+
+        words = [words] if isinstance(words, str) else list(words)
+        return pseudo_groups(self, self._lemmas(words), min_share=min_share)
+
+    def to_labels_csv(self, path, groups=None) -> Path:
+        """Write a labels CSV (image, label, group, id) of the stored images, the groups
+        ``groups`` (e.g. :meth:`pseudo_groups`) or the stored ones; returns its path."""
+        from .pseudo_groups import write_labels_csv
+
+        return write_labels_csv(self, path, groups)
 
     @cached_property
     def _class_words(self) -> frozenset[str]:
