@@ -1,4 +1,6 @@
-"""Word slices: accuracy inside and outside a word's images, two-word slices, the demo runs."""
+"""Word slices: accuracy inside and outside a word's images, two-word slices, the demo runs, the CLI."""
+
+import json
 
 import numpy as np
 import pytest
@@ -6,6 +8,7 @@ from discovery_support import planted, planted_images, step_up, write_store
 from scipy.stats import binomtest, fisher_exact
 
 from texplain_widgets import ExplanationSet
+from texplain_widgets.cli import main
 from texplain_widgets.demo.world import BACKGROUND_WORDS
 from texplain_widgets.errors import InputError
 from texplain_widgets.runs.slices import search
@@ -106,3 +109,27 @@ def test_the_demo_runs_without_their_groups():
     background = set().union(*BACKGROUND_WORDS.values())
     found = balanced.slices(words=sorted(background), min_images=5)
     assert len(found) >= 4 and (found["gap_low"] <= 0).all()
+
+
+def test_the_slices_command_prints_error_words_and_slices(store, capsys):
+    assert main(["slices", str(store.directory), "--top", "2", "--hide-class-words"]) == 0
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    balloon = lines.index("balloon: 20 wrong, 40 right")
+    assert lines[balloon + 2].split()[:3] == ["grass", "14/20", "4/40"]
+    heading = next(k for k, line in enumerate(lines) if line.startswith("Slices"))
+    first_slice = lines[heading + 2].split()
+    assert first_slice[:3] == ["balloon", "grass", "18"] and "+63% [" in printed
+
+
+def test_the_slices_command_with_words_and_json(store, capsys):
+    assert main(["slices", str(store.directory), "--words", "grass,Sky", "--json", "--by", "predicted"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["by"] == "predicted" and {r["word"] for r in out["error_words"]} <= {"grass", "sky"}
+    assert {r["slice"] for r in out["slices"]} >= {"grass", "sky"}
+    grass = next(r for r in out["slices"] if r["slice"] == "grass" and r["label"] == "balloon")
+    assert grass["n"] == 18 and grass["gap_low"] > 0.3
+    assert main(["slices", str(store.directory), "--words", " , "]) == 2
+    assert "--words needs at least one word" in capsys.readouterr().err
+    assert main(["slices", str(store.directory / "images")]) == 2
+    assert "is not a texplain run" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from .errors import InputError, TExplainError
 from .model_names import DEMO_NAMES, resolve_model
 from .reference_command import add_parser as _reference_parser
 from .runs.command import add_parser as _run_parser
+from .runs.slices_command import add_parser as _slices_parser
 from .word_lines import PRIOR_MARK, print_explanation, short_words
 
 
@@ -377,6 +378,7 @@ COMMANDS = (
     _demo_parser,
     _run_parser,
     _reference_parser,
+    _slices_parser,
 )
 
 

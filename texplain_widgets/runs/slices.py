@@ -12,7 +12,8 @@ SIGMOD 2021): level 1 the candidate words, level 2 their pairs; like SliceLine's
 pruning, a pair is formed only inside the images that use both words (the self-join of the
 word-use table), and a slice below ``min_images`` images is dropped at either level, which
 is safe because a pair never holds more images than either of its words. A pair is kept
-only when its gap's lower bound is above both of its words' alone (it says more than either);
+only when its gap's lower bound is above zero and above both of its words' alone (it says
+more than either);
 the q-values count every slice tested, kept or not. Rows rank by the gap's lower bound, so
 "balloons with grass" and a pair of words that only together mark the errors are rows of one
 table, the surest large gaps first.
@@ -20,6 +21,7 @@ table, the surest large gaps first.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -84,8 +86,9 @@ def search(run, words: list[str], *, min_share: float, min_images: int, pairs: b
 
 
 def _surer_pairs(table: pd.DataFrame) -> pd.DataFrame:
-    """Keep a two-word slice only when its gap's lower bound is above both of its words' alone:
-    it then says more than either word (a pair as bad as its worse word only repeats it)."""
+    """Keep a two-word slice only when its gap's lower bound is above zero and above both of its
+    words' alone: it then says more than either word (a pair as bad as its worse word only
+    repeats it)."""
     single = table[table["n_words"] == 1].set_index(["label", "slice"])["gap_low"]
     pair = table["n_words"] == 2
     words = table.loc[pair, "slice"].str.split(JOIN, regex=False)
@@ -94,7 +97,7 @@ def _surer_pairs(table: pd.DataFrame) -> pd.DataFrame:
         for label, (a, b) in zip(table.loc[pair, "label"], words)
     ]
     keep = ~pair
-    keep[pair] = table.loc[pair, "gap_low"].to_numpy() > pd.Series(best, dtype="float64").to_numpy()
+    keep[pair] = table.loc[pair, "gap_low"].to_numpy() > np.maximum(np.asarray(best, dtype="float64"), 0.0)
     return table[keep]
 
 
