@@ -19,7 +19,7 @@ from .errors import InputError, TExplainError
 from .model_names import DEMO_NAMES, resolve_model
 from .reference_command import add_parser as _reference_parser
 from .runs.command import add_parser as _run_parser
-from .runs.slices_command import add_parser as _slices_parser
+from .runs.slices_command import add_parsers as _discovery_parsers
 from .word_lines import PRIOR_MARK, print_explanation, short_words
 
 
@@ -378,7 +378,7 @@ COMMANDS = (
     _demo_parser,
     _run_parser,
     _reference_parser,
-    _slices_parser,
+    _discovery_parsers,
 )
 
 

@@ -288,6 +288,19 @@ class ExplanationSet:
 
         return write_labels_csv(self, path, groups)
 
+    def reliance(self, word: str, model, *, images=None, q: float = 0.1, **options):
+        """Does ``model`` (the run's TExplain, or its name) rely on what ``word`` names? Over the
+        word's slice (or the image ids ``images``): the predicted class's probability drop when
+        the top share ``q`` of the word's map's pixels is masked, against random regions of
+        equal area and the class map's; stored in the run directory and reused. ``options``:
+        ``fill``, ``region``, ``method``, ``trials``, ``max_images``, ``seed``, ``progress``,
+        ``cancel``... of
+        :func:`texplain_widgets.runs.reliance.reliance`. Returns a :class:`~.reliance.Reliance`
+        (``.images`` per image, ``.summary``)."""
+        from .reliance import reliance
+
+        return reliance(self, word, model, images=images, q=q, **options)
+
     @cached_property
     def _class_words(self) -> frozenset[str]:
         """The words that name a class or are a class's own (:func:`.error_words.class_words`)."""

@@ -1,4 +1,7 @@
-"""``texplain slices RUN_DIR``: a stored run's error words and word slices, without group labels."""
+"""``texplain slices RUN_DIR``: a stored run's error words and word slices, without group labels.
+
+:func:`add_parsers` also adds ``texplain reliance`` (:mod:`.reliance_command`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,14 @@ import pandas as pd
 
 from .. import arguments
 from .error_words import MIN_IMAGES, MIN_SHARE
+
+
+def add_parsers(subparsers) -> None:
+    """Add ``slices`` and ``reliance`` (:mod:`.reliance_command`) to the ``texplain`` subparsers."""
+    from .reliance_command import add_parser as add_reliance
+
+    add_parser(subparsers)
+    add_reliance(subparsers)
 
 
 def add_parser(subparsers) -> None:
