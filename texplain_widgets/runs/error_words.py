@@ -84,19 +84,17 @@ def error_words(
         raise InputError(f"by must be 'label' (errors within each true label) or 'predicted', not {by!r}")
     check_use(min_share, min_images)
     labelled(run)
-    counts = run._query(
-        f"""WITH img AS (SELECT id, {KEYS[by]} AS g, ({PREDICTED} <> label) AS wrong, n_sentences
-                FROM images WHERE label IS NOT NULL),
-            used AS (SELECT i.g, w.word, i.wrong, w.sentences_with >= $share * i.n_sentences AS uses,
-                            w.sentences_with
-                FROM words w JOIN img i ON w.image_id = i.id)
-        SELECT g AS "group", word,
-               count(*) FILTER (WHERE wrong AND uses) AS n_wrong_with,
-               count(*) FILTER (WHERE NOT wrong AND uses) AS n_right_with,
-               sum(sentences_with) FILTER (WHERE wrong) AS wrong_sentences_with
-        FROM used GROUP BY 1, 2 HAVING count(*) FILTER (WHERE uses) >= $min_images""",
-        {"share": float(min_share), "min_images": int(min_images)},
-    )
+    use = word_use(run, min_share)
+    if "_class_words" not in run.__dict__:  # from the same scan, for the run's later calls too
+        run.__dict__["_class_words"] = frozenset(class_words(run, use))
+    use["group"] = use["label"] if by == "label" else use["predicted"]
+    use["wrong"] = use["label"] != use["predicted"]
+    use["n_wrong_with"] = use["n_use"].where(use["wrong"], 0)
+    use["n_right_with"] = use["n_use"].where(~use["wrong"], 0)
+    use["wrong_sentences_with"] = use["sentences_with"].where(use["wrong"], 0)
+    columns = ["n_wrong_with", "n_right_with", "wrong_sentences_with"]
+    counts = use.groupby(["group", "word"], as_index=False, sort=False)[columns].sum()
+    counts = counts[counts["n_wrong_with"] + counts["n_right_with"] >= min_images]
     images = labelled_images(run)
     wrong = images["predicted"] != images["label"]
     key = images["label"] if by == "label" else images["predicted"]
@@ -140,31 +138,41 @@ def error_words(
     return table[columns].reset_index(drop=True)
 
 
-def class_words(run) -> set[str]:
+def word_use(run, min_share: float) -> pd.DataFrame:
+    """One scan of the stored word counts: per (label, predicted class, word) of the labelled
+    images, the images using the word (``n_use``), its sentences and its occurrences."""
+    return run._query(
+        f"""SELECT i.label, {PREDICTED} AS predicted, w.word,
+               count(*) FILTER (WHERE w.sentences_with >= $share * i.n_sentences) AS n_use,
+               sum(w.sentences_with)::BIGINT AS sentences_with, sum(w.count)::BIGINT AS count
+        FROM words w JOIN images i ON w.image_id = i.id WHERE i.label IS NOT NULL GROUP BY 1, 2, 3""",
+        {"share": float(min_share)},
+    )
+
+
+def class_words(run, use: pd.DataFrame | None = None) -> set[str]:
     """Words that name a class, or that the run uses for one class whatever the classifier gets right.
 
     A lemma of a word of a class name (labels and predicted class names), or a word among the
     :data:`CLASS_TOP` words of one class both by prediction and by true label, with z at least
-    :data:`CLASS_Z` in both (:meth:`ExplanationSet.words`). A misclassified image is described in
-    its predicted class's words by construction; these are them. The predicted class's top
-    words alone would not do: a classifier that took a shortcut has the shortcut among them
-    (the biased demo's predicted kites: grass, lawn, field), while a true label's words,
-    on a set where the shortcut does not follow the label, leave it out.
+    :data:`CLASS_Z` in both (the log-odds ranking of :meth:`ExplanationSet.words`, over the
+    labelled images). A misclassified image is described in its predicted class's words by
+    construction; these are them. The predicted class's top words alone would not do: a
+    classifier that took a shortcut has the shortcut among them (the biased demo's predicted
+    kites: grass, lawn, field), while a true label's words, on a set where the shortcut does not
+    follow the label, leave it out. On a set where it follows the label as in training, the
+    shortcut's words are marked too: look before hiding them. ``use``: :func:`word_use`'s table.
     """
     from ..analysis import rank_counts
 
     images = run.images
     names = set(images["label"].dropna()) | set(images["class_name"].dropna())
     found = {word for name in names for word in sentence_words(str(name).replace("_", " "))}
-    counts = run._query(
-        f"""SELECT CASE WHEN grouping(i.label) = 1 THEN 'predicted' ELSE 'label' END AS by,
-               coalesce(i.label, {PREDICTED}) AS "group", w.word, sum(w.count)::BIGINT AS count, 0.0 AS share
-        FROM words w JOIN images i ON w.image_id = i.id WHERE i.label IS NOT NULL
-        GROUP BY GROUPING SETS ((i.label, w.word), ({PREDICTED}, w.word))"""
-    )
+    use = word_use(run, MIN_SHARE) if use is None else use
     strong = []
     for by in ("predicted", "label"):
-        ranked = rank_counts(counts[counts["by"] == by].drop(columns="by"), top=CLASS_TOP)
+        counts = use.groupby([by, "word"], as_index=False)["count"].sum().rename(columns={by: "group"})
+        ranked = rank_counts(counts.assign(share=0.0), top=CLASS_TOP)
         kept = ranked[ranked["z"] >= CLASS_Z]
         strong.append(set(zip(kept["group"], kept["word"])))
     return found | {word for _, word in strong[0] & strong[1]}
