@@ -198,3 +198,21 @@ def test_the_reliance_command(run, model_dir, capsys):
     assert out["summary"]["n"] == 2 and out["settings"]["region"] == "pixels" and out["timings"]["maps"] == 0
     assert main([*argv[:-1], "3,x"]) == 2
     assert "--images takes image ids" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.smollm2
+@pytest.mark.parametrize(("classifier", "relies"), [("biased", True), ("balanced", False)])
+def test_the_demo_classifiers_and_grass(classifier, relies, smollm2_cache, tmp_path):
+    """The biased classifier relies on grass (its shortcut), the balanced one does not."""
+    import shutil
+
+    from texplain_widgets import ExplanationSet
+    from texplain_widgets.widgets.report_queries import DEMO_RUNS
+
+    shutil.copytree(DEMO_RUNS / classifier, tmp_path / classifier)  # the package's run stays as shipped
+    runs = ExplanationSet.open(tmp_path / classifier)
+    summary = runs.reliance("grass", f"demo:{classifier}", max_images=12, progress=False).summary
+    assert summary["n"] == 12 and summary["relies"] == relies
+    if relies:
+        assert summary["difference_low"] > 0.03 and summary["drop_word"] > summary["drop_random"] + 0.05
