@@ -169,11 +169,12 @@ class ExplanationSet:
             [folded if stored else as_lemma(word)],
         )
 
-    def accuracy(self) -> pd.DataFrame:
+    def accuracy(self, groups=None) -> pd.DataFrame:
         """Accuracy overall, per class (true label) and per group, the worst group marked.
 
         Columns: by ("all", "class", "group"), name, n, correct, accuracy, worst. Labels that are
         not the model's class names count as wrong, and a warning names them.
+        ``groups`` (a Series by image id, e.g. :meth:`pseudo_groups`) replaces the stored groups.
         """
         images = self.images
         if images.empty or images["label"].isna().all():
@@ -189,6 +190,10 @@ class ExplanationSet:
         frame = pd.DataFrame(
             {"class": images["label"], "group": images["group"], "correct": predicted == images["label"]}
         )
+        if groups is not None:
+            from .pseudo_groups import image_groups
+
+            frame["group"] = image_groups(images["id"], groups).to_numpy()
         rows = [{"by": "all", "name": "all", "n": len(frame), "correct": int(frame["correct"].sum())}]
         for by in ("class", "group"):
             for name, part in frame[frame[by].notna()].groupby(by, sort=True):
@@ -219,6 +224,106 @@ class ExplanationSet:
     def _query(self, sql: str, parameters=None) -> pd.DataFrame:
         with self._damage_reported():
             return self._connection.execute(sql, parameters or []).df()
+
+    # Finding a shortcut without group labels: error words, word slices, pseudo-groups.
+
+    def error_words(
+        self,
+        by: str = "label",
+        *,
+        top: int | None = 10,
+        min_share: float = 0.25,
+        min_images: int = 5,
+        hide_class_words: bool = False,
+    ) -> pd.DataFrame:
+        """Within each true label (``by="label"``) the words its misclassified images use more
+        than its right ones; ``by="predicted"``: a predicted class's false against its true
+        positives. Counted in images (an image uses a word when ``min_share`` of its sentences
+        do; a word is tested when ``min_images`` use it), with Newcombe's interval of the
+        difference, Fisher's p and BH q-values, ranked by the interval's lower bound;
+        ``class_word`` marks a class's own words, ``hide_class_words`` drops them.
+        See :mod:`texplain_widgets.runs.error_words`."""
+        from .error_words import error_words
+
+        return error_words(
+            self, by, top=top, min_share=min_share, min_images=min_images, hide_class_words=hide_class_words
+        )
+
+    def slice(self, word: str, *more: str, min_share: float = 0.25) -> pd.DataFrame:
+        """The images of each label that use ``word`` (and every word of ``more``): n, accuracy
+        inside and outside with Wilson intervals, the gap (outside minus inside) with
+        Newcombe's interval, one row per label. See :mod:`texplain_widgets.runs.slices`."""
+        from .slices import one_slice
+
+        return one_slice(self, self._lemmas([word, *more]), min_share=min_share)
+
+    def slices(
+        self,
+        words=None,
+        *,
+        by: str = "label",
+        top: int | None = 10,
+        min_images: int = 5,
+        min_share: float = 0.25,
+        hide_class_words: bool = False,
+    ) -> pd.DataFrame:
+        """One- and two-word slices per label, the surest large gaps first (a SliceLine-style
+        search, :mod:`texplain_widgets.runs.slices`), over ``words`` or else the ``top`` error
+        words of each group (:meth:`error_words` with ``by`` and ``hide_class_words``)."""
+        from .slices import search
+
+        if words is None:
+            found = self.error_words(
+                by, top=top, min_share=min_share, min_images=min_images, hide_class_words=hide_class_words
+            )
+            words = list(dict.fromkeys(found["word"]))
+        elif isinstance(words, str):
+            words = [words]
+        return search(self, self._lemmas(words), min_share=min_share, min_images=min_images)
+
+    def pseudo_groups(self, words, *, min_share: float = 0.25) -> pd.Series:
+        """Each image's pseudo-group, ``label/the words it uses`` (``balloon/grass``,
+        ``balloon/(none)``), a Series by image id for :meth:`accuracy` and :meth:`to_labels_csv`."""
+        from .pseudo_groups import pseudo_groups
+
+        words = [words] if isinstance(words, str) else list(words)
+        return pseudo_groups(self, self._lemmas(words), min_share=min_share)
+
+    def to_labels_csv(self, path, groups=None) -> Path:
+        """Write a labels CSV (image, label, group, id) of the stored images, the groups
+        ``groups`` (e.g. :meth:`pseudo_groups`) or the stored ones; returns its path."""
+        from .pseudo_groups import write_labels_csv
+
+        return write_labels_csv(self, path, groups)
+
+    def reliance(self, word: str, model, *, images=None, q: float = 0.1, **options):
+        """Does ``model`` (the run's TExplain, or its name) rely on what ``word`` names? Over the
+        word's slice (or the image ids ``images``): the predicted class's probability drop when
+        the top share ``q`` of the word's map's pixels is masked, against random regions of
+        equal area and the class map's; stored in the run directory and reused. ``options``:
+        ``fill``, ``region``, ``method``, ``trials``, ``max_images``, ``seed``, ``progress``,
+        ``cancel``... of
+        :func:`texplain_widgets.runs.reliance.reliance`. Returns a :class:`~.reliance.Reliance`
+        (``.images`` per image, ``.summary``)."""
+        from .reliance import reliance
+
+        return reliance(self, word, model, images=images, q=q, **options)
+
+    @cached_property
+    def _class_words(self) -> frozenset[str]:
+        """The words that name a class or are a class's own (:func:`.error_words.class_words`)."""
+        from .error_words import class_words
+
+        return frozenset(class_words(self))
+
+    def _lemmas(self, words) -> list[str]:
+        """Each word as the stored lemma it stands for (as :meth:`images_with` reads it)."""
+        from ..words import as_lemma
+
+        folded = [str(word).strip().casefold() for word in words]
+        query = "SELECT DISTINCT word FROM words WHERE list_contains($words, word)"
+        stored = set(self._query(query, {"words": folded})["word"]) if len(self) else set()
+        return [word if word in stored else as_lemma(word) for word in folded]
 
     @contextmanager
     def _damage_reported(self):
