@@ -235,3 +235,42 @@ def test_a_module_without_a_linear_head_is_refused(planted):
     train, groups = planted["val"]
     with pytest.raises(InputError, match="name the last layer with head="):
         mitigate(odd, train, method="reweight", groups=by_name(groups))
+
+
+def test_the_command_mitigates_a_saved_classifier_from_a_groups_csv(planted, tmp_path, capsys):
+    from PIL import Image
+
+    from texplain_widgets.cli import main
+
+    torch.manual_seed(0)
+    config = {"input_size": (3, 16, 16), "crop_pct": 1.0}
+    saved = FrozenClassifier(
+        timm.create_model("test_resnet", num_classes=2),
+        class_names=CLASSES,
+        timm_name="test_resnet",
+        data_config=config,
+    ).save_pretrained(tmp_path / "model")
+    images, groups = planted["val"]
+    rows = ["image,group"]
+    for i, (array, label) in enumerate(zip(images.sources, images.labels)):
+        path = tmp_path / "val" / label / f"img{i:04d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(array).save(path)
+        rows.append(f"{label}/{path.name},{groups[i]}")
+    (tmp_path / "val" / "groups.csv").write_text("\n".join(rows) + "\n")
+    argv = [
+        "mitigate",
+        "--model",
+        str(saved),
+        "--train",
+        str(tmp_path / "val"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main([*argv, "--groups", str(tmp_path / "val" / "groups.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert "worst pseudo group" in printed and "unchanged" in printed
+    assert FrozenClassifier.from_pretrained(tmp_path / "out").class_names == CLASSES
+    assert (tmp_path / "out" / "table.csv").is_file()
+    assert main([*argv, "--words", "grass"]) == 2
+    assert "--words needs --run" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import arguments
 from .errors import InputError, TExplainError
+from .mitigation.command import add_parser as _mitigate_parser
 from .model_names import DEMO_NAMES, resolve_model
 from .reference_command import add_parser as _reference_parser
 from .runs.command import add_parser as _run_parser
@@ -377,6 +378,7 @@ COMMANDS = (
     _demo_parser,
     _run_parser,
     _reference_parser,
+    _mitigate_parser,
 )
 
 

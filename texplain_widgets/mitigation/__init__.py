@@ -9,7 +9,20 @@
 region masked, MaskTune-style; ``control`` is the same fine-tuning without masking.
 """
 
-from .core import METHODS, Mitigation, mitigate
-from .groups import USE_SHARE, pseudo_groups, word_use
+from importlib import import_module
 
-__all__ = ["METHODS", "USE_SHARE", "Mitigation", "mitigate", "pseudo_groups", "word_use"]
+_LAZY = {  # imported on first use, so that the command line starts quickly
+    "METHODS": "core",
+    "Mitigation": "core",
+    "mitigate": "core",
+    "USE_SHARE": "groups",
+    "pseudo_groups": "groups",
+    "word_use": "groups",
+}
+__all__ = list(_LAZY)  # noqa: PLE0604
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
