@@ -1,5 +1,8 @@
 """Mitigation as in the paper: mask what GradCAM highlights on the spurious region, fine-tune.
 
+The demo's reference, with the world's object masks standing in for a person; the package's
+own mitigation, from the words alone, is :mod:`texplain_widgets.mitigation`.
+
 For each training image, the classifier's GradCAM map of its true class (Captum
 ``LayerGradCam``, batched) marks the top ``q`` share of the pixels; those of them that lie
 outside the object are replaced by a fresh background crop of a random kind (grass or brick,
@@ -41,6 +44,7 @@ import torch.nn.functional as F
 
 from ..attribution.maps import ClassLogits, attribute
 from ..errors import InputError
+from ..mitigation.mask import top_region
 from ..model.classifier import FrozenClassifier
 from .classifiers import train_epoch, wrap_classifier
 from .world import BACKGROUNDS, World, WorldStyle, draw_backgrounds
@@ -94,20 +98,6 @@ def gradcam_maps(
             ].cpu()
         )
     return torch.cat(maps).numpy()
-
-
-def top_region(heatmaps: np.ndarray, q: float, rng: np.random.Generator) -> np.ndarray:
-    """Boolean (N, H, W): exactly ``round(q * H * W)`` highest pixels of each map, ties at random."""
-    if not 0 <= q <= 1:
-        raise InputError(f"q must be a share of the pixels in [0, 1], got {q}")
-    heatmaps = np.asarray(heatmaps)
-    flat = heatmaps.reshape(len(heatmaps), -1)
-    count = round(q * flat.shape[1])
-    region = np.zeros(flat.shape, bool)
-    for i, values in enumerate(flat):
-        order = np.lexsort((rng.random(values.size), -values))  # by value, then the random key
-        region[i, order[:count]] = True
-    return region.reshape(heatmaps.shape)
 
 
 def mask_spurious(
