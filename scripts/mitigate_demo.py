@@ -15,7 +15,7 @@ only to score and for the DFR reference rows. Every row is scored on the balance
   train)``: on the 3000 training images, C chosen on the validation split (DFR's reference,
   and the timing on 3000 images);
 - ``mask (words)`` / ``control``: fine-tuning on --mask-on images with the words' region
-  masked / unmasked.
+  masked / unmasked; ``--methods ...,gradcam`` adds ``mask (GradCAM)``, the region without words.
 
 ``--reference`` adds the demo's object-mask version (texplain_widgets.demo.mitigation: GradCAM's
 region outside the object, known from the world, replaced by background; 76.0% worst group at
@@ -43,6 +43,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--mask-on", choices=("val", "train"), default="val", help="mask/control's images")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--q", type=float, default=0.9)
+    parser.add_argument("--fill", choices=("mean", "image"), default="mean", help="what masked pixels become")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
     parser.add_argument("--reference", action="store_true", help="also the demo's object-mask version")
     parser.add_argument(
@@ -60,7 +61,7 @@ def main(argv=None) -> dict:
         val = val.subset(range(min(args.val_images, len(val))))
     start = time.perf_counter()
     run = explain_dataset(
-        model, val, args.run, n_sentences=args.sentences, workers=args.threads, progress=False
+        "demo", val, args.run, n_sentences=args.sentences, workers=args.threads, progress=False
     )
     print(f"{run.summary()} ({time.perf_counter() - start:.0f} s)")
     run = ExplanationSet.open(args.run)
@@ -69,7 +70,7 @@ def main(argv=None) -> dict:
     print(_crosstab(groups, truth))
 
     methods, rows = args.methods.split(","), {}
-    fine = {"epochs": args.epochs, "q": args.q}
+    fine = {"epochs": args.epochs, "q": args.q, "fill": args.fill}
     on = val if args.mask_on == "val" else split("train")
     if "reweight" in methods:
         rows["reweight (pseudo-groups)"] = mitigate(model, val, method="reweight", groups=groups, test=test)
@@ -83,6 +84,10 @@ def main(argv=None) -> dict:
     if "mask" in methods:
         rows[f"mask (words, {args.mask_on})"] = mitigate(
             model, on, method="mask", words=words, run=run, test=test, progress=True, **fine
+        )
+    if "gradcam" in methods:
+        rows[f"mask (GradCAM, {args.mask_on})"] = mitigate(
+            model.classifier, on, method="mask", test=test, progress=True, **fine
         )
     if "control" in methods:
         rows[f"control ({args.mask_on})"] = mitigate(

@@ -75,6 +75,14 @@ def test_reweight_lifts_the_worst_group_and_the_control_lifts_it_less(results):
     assert "unchanged" in str(reweight) and "re-fitted" in results["mask"].note
 
 
+def test_masking_can_fill_with_another_images_pixels(classifier, planted):
+    train, test = planted["train"][0], planted["test"][0]
+    result = mitigate(classifier, train, method="mask", test=test, fill="image", **FAST)
+    assert result.settings["fill"] == "image" and result.worst_group("true", "test")[1] >= 0.5
+    with pytest.raises(InputError, match="fill must be one of mean, image"):
+        mitigate(classifier, train, method="mask", fill="grey", epochs=1)
+
+
 def test_the_table_has_wilson_intervals(results):
     table = results["reweight"].table
     assert {"average", "class red", "class blue"} <= set(table["measure"])

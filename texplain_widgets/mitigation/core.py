@@ -211,7 +211,7 @@ def _fine_tune(model, classifier, train, val, train_groups, run, words, method, 
         regions,
         seed=seed,
         progress=progress,
-        **{k: settings[k] for k in ("epochs", "batch_size", "lr", "weight_decay")},
+        **{k: settings[k] for k in ("epochs", "batch_size", "lr", "weight_decay", "fill")},
     )
     select = ("val", val, None) if val is not None else ("train", train, train_groups)
     region = "the words' maps" if contexts else "GradCAM of the true class"

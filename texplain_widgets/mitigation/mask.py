@@ -22,7 +22,16 @@ import torch.nn.functional as F
 
 from ..errors import InputError
 
-MASKING = {"q": 0.9, "epochs": 3, "batch_size": 64, "lr": 5e-4, "weight_decay": 0.05, "layer": None}
+MASKING = {
+    "q": 0.9,
+    "epochs": 3,
+    "batch_size": 64,
+    "lr": 5e-4,
+    "weight_decay": 0.05,
+    "layer": None,
+    "fill": "mean",
+}
+FILLS = ("mean", "image")  # 0 in the input (the mean colour), or another training image's pixels
 CONTEXTS = 2  # sentence contexts per word in a word map (each costs one LM pass per image)
 MAP_BATCH = 32
 
@@ -94,15 +103,32 @@ def word_maps(model, pixels: torch.Tensor, contexts: dict, *, layer=None) -> np.
 
 
 def fine_tune(
-    classifier, pixels, labels, regions=None, *, epochs, batch_size, lr, weight_decay, seed=0, progress=False
+    classifier,
+    pixels,
+    labels,
+    regions=None,
+    *,
+    epochs,
+    batch_size,
+    lr,
+    weight_decay,
+    fill="mean",
+    seed=0,
+    progress=False,
 ):
-    """A fine-tuned copy (a new FrozenClassifier) of ``classifier``; pixels in ``regions`` are 0."""
+    """A fine-tuned copy (a new FrozenClassifier) of ``classifier``; pixels in ``regions`` are
+    filled with 0 (``fill="mean"``) or, new in every epoch, with those of another training image
+    drawn at random (``"image"``: the masked images stay natural, and the filled-in background
+    is unrelated to their label)."""
     from .head import rewrap
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
         raise InputError(f"epochs must be a positive integer, got {epochs!r}")
-    if regions is not None:
-        pixels = pixels.masked_fill(torch.as_tensor(regions)[:, None], 0.0)
+    if fill not in FILLS:
+        raise InputError(f"fill must be one of {', '.join(FILLS)}, not {fill!r}")
+    regions = None if regions is None else torch.as_tensor(regions)[:, None]
+    if regions is not None and fill == "mean":
+        pixels, regions = pixels.masked_fill(regions, 0.0), None
     model = copy.deepcopy(classifier.model).requires_grad_(True).train()
     device = next(model.parameters()).device
     labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
@@ -115,10 +141,14 @@ def fine_tune(
     with tqdm(total=steps, desc="fine-tuning", unit="step", disable=not progress) as bar:
         for _epoch in range(epochs):
             order = torch.randperm(len(labels), generator=shuffle)
+            donors = torch.randperm(len(labels), generator=shuffle)
             for i in range(0, len(order), batch_size):
                 batch = order[i : i + batch_size]
+                inputs = pixels[batch]
+                if regions is not None:  # fill "image": another image's pixels
+                    inputs = torch.where(regions[batch], pixels[donors[batch]], inputs)
                 loss = F.cross_entropy(
-                    _logits(classifier, model, pixels[batch].to(device)), labels[batch].to(device)
+                    _logits(classifier, model, inputs.to(device)), labels[batch].to(device)
                 )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
