@@ -59,17 +59,19 @@ def main(argv=None) -> dict:
     val, test, words = split("val"), split("test"), args.words.split(",")
     if args.val_images:
         val = val.subset(range(min(args.val_images, len(val))))
-    start = time.perf_counter()
-    run = explain_dataset(
-        "demo", val, args.run, n_sentences=args.sentences, workers=args.threads, progress=False
-    )
-    print(f"{run.summary()} ({time.perf_counter() - start:.0f} s)")
-    run = ExplanationSet.open(args.run)
-    groups = pseudo_groups(run, words)
-    truth = {i: val.group_names[g] for i, g in enumerate(val.groups)}
-    print(_crosstab(groups, truth))
+    methods, truth = args.methods.split(","), {i: val.group_names[g] for i, g in enumerate(val.groups)}
+    run = groups = None
+    if "reweight" in methods or "mask" in methods:  # the words' rows need the validation run
+        start = time.perf_counter()
+        run = explain_dataset(
+            "demo", val, args.run, n_sentences=args.sentences, workers=args.threads, progress=False
+        )
+        print(f"{run.summary()} ({time.perf_counter() - start:.0f} s)")
+        run = ExplanationSet.open(args.run)
+        groups = pseudo_groups(run, words)
+        print(_crosstab(groups, truth))
 
-    methods, rows = args.methods.split(","), {}
+    rows = {}
     fine = {"epochs": args.epochs, "q": args.q, "fill": args.fill}
     on = val if args.mask_on == "val" else split("train")
     if "reweight" in methods:

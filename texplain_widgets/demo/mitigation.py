@@ -13,8 +13,8 @@ who looks at the highlighted regions and labels those on the background as spuri
 are computed once, from the classifier before fine-tuning, as the human saw them. ``q = 0`` is
 the control: the same fine-tuning on the unmasked images.
 
-Measured with ``scripts/mitigate_demo.py`` (torch 2.14.1, 1 CPU thread, a busy 2-core
-machine): the demo's biased classifier (resnet10t, 3000 training images with p = 0.95),
+Measured with ``scripts/mitigate_demo.py`` (the q = 0.9 rows are now its ``--reference``;
+torch 2.14.1, 1 CPU thread, a busy 2-core machine): the demo's biased classifier (resnet10t, 3000 training images with p = 0.95),
 balanced test split of 1000 images, MITIGATION settings (GradCAM at the last stage, 2 x 2 at
 64 px; the maps of 3000 images took 17 s):
 
