@@ -80,10 +80,26 @@ def load_script(name: str):
 def test_mitigate_demo_runs_from_the_shipped_weights_alone(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no build/ folder anywhere near
     mitigate = load_script("mitigate_demo")
-    results = mitigate.main(["--train-images", "64", "--epochs", "1", "--q", "0.9", "--no-progress"])
+    argv = [
+        "--val-images",
+        "32",
+        "--sentences",
+        "2",
+        "--methods",
+        "reweight,true",
+        "--run",
+        str(tmp_path / "run"),
+    ]
+    results = mitigate.main(argv)
     before = results["before"]
     # README's starting point: the shipped biased classifier fails its minority groups
-    assert round(before["accuracy"], 3) == 0.516 and round(before["worst_group_accuracy"], 3) == 0.012
-    assert set(results) == {"before", "masked (q=0.9)", "control (q=0)"}
+    assert round(before["average"], 3) == 0.516 and round(before["worst"], 3) == 0.012
+    assert set(results) == {
+        "before",
+        "reweight (pseudo-groups)",
+        "reweight (true groups, val)",
+        "reweight (true groups, train)",
+    }
+    assert results["reweight (true groups, train)"]["worst"] > before["worst"]
     out = capsys.readouterr().out
-    assert "64 training images with p = 0.95" in out and "masked (q=0.9)" in out
+    assert "balanced test split (1000 images)" in out and "pseudo-groups (rows)" in out

@@ -5,12 +5,12 @@ import pytest
 import timm
 import torch
 
+from texplain_widgets.attribution.regions import top_region
 from texplain_widgets.demo.classifiers import wrap_classifier
 from texplain_widgets.demo.mitigation import (
     fine_tune,
     gradcam_maps,
     mask_spurious,
-    top_region,
 )
 from texplain_widgets.demo.world import WorldConfig, make_world
 from texplain_widgets.errors import InputError

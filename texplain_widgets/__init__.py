@@ -44,6 +44,9 @@ _LAZY = {
     "DatasetReport": "widgets.report",
     "ExplanationSet": "runs.explanation_set",
     "explain_dataset": "runs.engine",
+    "mitigate": "mitigation",
+    "Mitigation": "mitigation",
+    "pseudo_groups": "mitigation",
 }
 
 __all__ = [  # noqa: PLE0604 (the lazy names are strings)

@@ -13,7 +13,7 @@ import sys
 import warnings
 
 from ..errors import TExplainError
-from . import demo, explain, inspect, options, reference, reliance, run, saliency, slices, train
+from . import demo, explain, inspect, mitigate, options, reference, reliance, run, saliency, slices, train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 #: One module per command, each adding its subparser; a new command adds its own here.
-COMMANDS = (explain, train, inspect, saliency, demo, run, reference, slices, reliance)
+COMMANDS = (explain, train, inspect, saliency, demo, run, reference, slices, reliance, mitigate)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -131,6 +131,12 @@ class CheckpointConfig:
     def from_dict(cls, data: dict, where: str = "config") -> CheckpointConfig:
         """Parse a config; InputError for an unknown format or a missing entry."""
         _check_format(data, where)
+        if "translator" not in data and "classifier" in data:
+            raise InputError(
+                f"{where} holds a classifier without a translator (FrozenClassifier.save_pretrained, e.g. "
+                "after mitigation changed its features): load it with FrozenClassifier.from_pretrained and "
+                "fit a translator to it: TExplain.with_classifier(classifier, refit=True).fit(...)"
+            )
         known = {"format", "translator", "classifier", "language_model", "display"}
         try:
             return cls(

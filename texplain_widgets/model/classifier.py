@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -160,6 +163,72 @@ class FrozenClassifier(nn.Module):
         """Preprocess and run without gradients."""
         return self(self.preprocess(images))
 
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write ``classifier.safetensors`` and name it in ``config.json``: a saved TExplain's
+        config gets the weights' file name, else a config of the classifier alone is written."""
+        from safetensors.torch import save_file
+
+        from .checkpoint import CLASSIFIER_WEIGHTS, CONFIG, FORMAT, ClassifierEntry, _entry_dict
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
+        save_file(state, directory / CLASSIFIER_WEIGHTS)
+        entry = ClassifierEntry.of(self, CLASSIFIER_WEIGHTS)
+        if self.feature_layer is not None:
+            entry.extra["feature_layer"] = self.feature_layer
+        path = directory / CONFIG
+        config = json.loads(path.read_text()) if path.is_file() else {"format": FORMAT}
+        config["classifier"] = _entry_dict(entry)
+        path.write_text(json.dumps(config, indent=2))
+        return directory
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        directory: str | os.PathLike,
+        *,
+        model: nn.Module | None = None,
+        transform: Transform | None = None,
+    ) -> FrozenClassifier:
+        """Load a classifier saved by :meth:`save_pretrained` or with a TExplain. A timm model is
+        rebuilt by name; any other ``nn.Module`` is given as ``model`` (its weights are loaded);
+        a custom transform is given again as ``transform``."""
+        from safetensors.torch import load_file
+
+        from .checkpoint import ClassifierEntry, _entry, read_config
+
+        directory = Path(directory)
+        entry: ClassifierEntry = _entry(ClassifierEntry, read_config(directory).get("classifier") or {})
+        if not entry.weights:
+            raise InputError(
+                f"{directory} holds no classifier weights: save them with FrozenClassifier.save_pretrained"
+            )
+        state = load_file(directory / entry.weights)
+        if model is None and entry.timm_name is None:
+            raise InputError(
+                f"{directory} holds a custom nn.Module's weights: pass model=YourModule() to load them into"
+            )
+        if model is None:
+            return cls.from_timm(
+                entry.timm_name,
+                num_classes=entry.num_classes,
+                class_names=entry.class_names,
+                state_dict=state,
+                data_config=entry.data_config,
+            )
+        _load_state(model, state, type(model).__name__)
+        classifier = cls(
+            model,
+            feature_layer=entry.extra.get("feature_layer"),
+            transform=transform,
+            class_names=entry.class_names,
+            timm_name=entry.timm_name,
+            data_config=entry.data_config,
+        )
+        entry.check(classifier, directory)
+        return classifier
+
 
 class ClassifierOutput(tuple):
     """(features, logits) that also reads as ``.features`` and ``.logits``."""
@@ -181,6 +250,17 @@ def _data_config(model: nn.Module) -> dict:
     if _is_timm(model):
         return resolve_data_config(model=model)
     return resolve_data_config(args={"input_size": (3, 224, 224)})  # ImageNet defaults
+
+
+def same_features(a: FrozenClassifier, b: FrozenClassifier) -> bool:
+    """Whether two classifiers give the same features Z (on a fixed random batch)."""
+    if a.input_size != b.input_size or a.feature_dim != b.feature_dim:
+        return False
+    probe = torch.randn(2, *a.input_size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        za = a(probe.to(next(a.model.parameters()).device)).features.float().cpu()
+        zb = b(probe.to(next(b.model.parameters()).device)).features.float().cpu()
+    return torch.allclose(za, zb, rtol=1e-4, atol=1e-5)
 
 
 def _load_state(model: nn.Module, state_dict: dict[str, torch.Tensor], name: str) -> None:

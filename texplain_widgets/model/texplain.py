@@ -54,6 +54,7 @@ class TExplain(nn.Module):
         self.display = dict(display or {})
         self._config_extra: dict = {}  # unknown config.json keys of a loaded model, saved back
         self.reference = None  # the reference word distribution (.reference), see compute_reference
+        self.needs_fit = False  # True for a translator copied to new features, until fit (with_classifier)
         self.classifier = classifier
         self.language_model = language_model
         if translator is None:
@@ -89,6 +90,34 @@ class TExplain(nn.Module):
         except (TypeError, ValueError) as err:
             raise InputError(f"a report card must be a JSON-able dict ({err})") from err
 
+    def with_classifier(self, classifier: FrozenClassifier, *, refit: bool = False) -> TExplain:
+        """This TExplain with another classifier (e.g. a mitigated one), sharing the LM.
+
+        A classifier with the same features (a new last layer) keeps this translator and its
+        reference. One whose features differ is refused (CheckpointMismatchError) unless
+        ``refit``: then the translator is a copy of this one, to be fitted with :meth:`fit`
+        (a short fine-tune) before the model explains anything.
+        """
+        import copy
+
+        from .classifier import same_features
+
+        same = same_features(self.classifier, classifier)
+        if not same and not refit:
+            raise CheckpointMismatchError(
+                "the new classifier's features differ from those the translator was fitted to, so "
+                "its words would mean nothing: re-fit the translator with "
+                "model.with_classifier(classifier, refit=True).fit(captions, ...)"
+            )
+        model = TExplain(
+            classifier, self.language_model, copy.deepcopy(self.translator), display=self.display
+        )
+        if same:
+            model._config_extra = copy.deepcopy(self._config_extra)
+            model.reference = self.reference
+        model.needs_fit = not same
+        return model
+
     def prefix(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Pixels -> (prefix embeddings (N, k, E), classifier logits)."""
         features, logits = self.classifier(pixels)
@@ -118,6 +147,11 @@ class TExplain(nn.Module):
         static cache (CUDA graphs on a GPU; see SamplingSettings). ``on_batch(done, total, sentences)``
         reports progress; ``cancel()`` returning true stops between batches (raises Cancelled).
         """
+        if self.needs_fit:
+            raise CheckpointMismatchError(
+                "this translator was copied for a classifier with other features (with_classifier("
+                "refit=True)): fit it first with model.fit(captions, ...)"
+            )
         settings = SamplingSettings(n_sentences, top_p, temperature, max_new_tokens, seed, batch_size, engine)
         single = not isinstance(images, (list, tuple))
         images = [images] if single else list(images)
@@ -171,7 +205,9 @@ class TExplain(nn.Module):
         """
         from .train import fit
 
-        return fit(self, train_pairs, val_pairs, **options)
+        history = fit(self, train_pairs, val_pairs, **options)
+        self.needs_fit = False
+        return history
 
     def save_pretrained(
         self, directory: str | os.PathLike, *, save_classifier: bool = True, dtype: torch.dtype | None = None
