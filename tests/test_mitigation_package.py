@@ -187,7 +187,7 @@ def test_pseudo_groups_are_label_by_word_use_from_a_run(run):
         assert uses == (share >= 0.25)
     groups = pseudo_groups(stored, [word])
     labels = stored.images.set_index("id")["label"]
-    expected = labels + " | " + use[word].map({True: word, False: "none"})
+    expected = labels + "/" + use[word].map({True: word, False: "(none)"})
     assert groups.to_dict() == expected.to_dict()
 
 

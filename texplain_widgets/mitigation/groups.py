@@ -16,7 +16,6 @@ import pandas as pd
 from ..errors import InputError
 
 USE_SHARE = 0.25  # an image uses a word when this share of its sentences contain it
-NONE = "none"  # the word part of a group whose image uses none of the words
 
 
 def word_use(run, words: Sequence[str], share: float = USE_SHARE) -> pd.DataFrame:
@@ -34,18 +33,16 @@ def word_use(run, words: Sequence[str], share: float = USE_SHARE) -> pd.DataFram
 
 
 def pseudo_groups(run, words: Sequence[str], share: float = USE_SHARE) -> pd.Series:
-    """Each stored image's pseudo-group "label | words it uses" (e.g. "kite | grass",
-    "kite | none"), a Series of names indexed by image id (the run's images need labels)."""
-    images = run.images.set_index("id")
+    """Each stored image's pseudo-group "label/words it uses" (e.g. "kite/grass", "kite/(none)"):
+    :meth:`ExplanationSet.pseudo_groups`, refusing images without a label."""
+    images = run.images
     if images["label"].isna().any():
         missing = int(images["label"].isna().sum())
         raise InputError(
             f"{run.directory}: {missing} image(s) have no label; pseudo-groups are label x word, "
             "so run over a source with labels (a folder of class subfolders or a CSV with a label column)"
         )
-    use = word_use(run, words, share)
-    used = use.apply(lambda row: "+".join(w for w in use.columns if row[w]) or NONE, axis=1)
-    return (images["label"].astype(str) + " | " + used).rename("group")
+    return run.pseudo_groups(_words(words), min_share=share)
 
 
 def align_groups(groups, keys: Sequence[tuple], what: str) -> np.ndarray:
