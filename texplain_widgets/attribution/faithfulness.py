@@ -113,7 +113,9 @@ def word_deletion(
         *(random_map(heatmap.shape, seed=seed + t) for t in range(1, trials + 1)),
     ]
     images = [pixels, *(np.where(_ranks(m) < count, background, pixels) for m in maps)]
-    explanations = texplain.explain(images, n_sentences, seed=seed, **sampling)
+    # the same random streams for every version of the image (image id 0): a paired comparison,
+    # in which the shares differ by the deleted pixels alone
+    explanations = texplain.explain(images, n_sentences, seed=seed, image_ids=[0] * len(images), **sampling)
     lemma = lemmas[0]
     shares = [sum(lemma in sentence_words(s) for s in e.sentences) / len(e.sentences) for e in explanations]
     before, after, randoms = shares[0], shares[1], shares[2:]
