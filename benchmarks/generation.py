@@ -16,7 +16,9 @@ takes bfloat16 where it is native (``texplain_widgets.native_bf16``), float32 el
 ``--engine static`` times the static-cache engine (CUDA graphs on a GPU) too, in the same run,
 and prints its ratios against the eager engine and the baseline and the share of sentences
 identical to the eager engine's. ``--images K`` measures dataset throughput instead: K prefixes
-x N sentences per call, the engines only. ``--profile`` prints, instead, where one call's time goes.
+x N sentences per call, the engines only. ``--profile`` prints, instead, where one call's time goes. ``--more 1x1024,16x64`` (the
+default) then times larger calls once each, K images x N sentences: engine, baseline and the
+engine against its floor at the matmul rate of its own batch rows.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import replace
 
 import torch
 
-from texplain_widgets.model.generate import SamplingSettings, sample_sentences
+from texplain_widgets.model.generate import SamplingSettings, _auto_batch_size, sample_sentences
 from texplain_widgets.model.language import FrozenLanguageModel
 from texplain_widgets.model.precision import native_bf16
 
@@ -170,6 +172,7 @@ def main() -> None:
     parser.add_argument("--engine", default="eager", choices=["eager", "static"])
     parser.add_argument("--images", type=int, default=1, help="more than 1: dataset throughput")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--more", default="1x1024,16x64", help="then IMAGESxN calls, once each ('' for none)")
     args = parser.parse_args()
     engines = ["eager"] if args.engine == "eager" else ["eager", "static"]
     device = torch.device(args.device)
@@ -237,6 +240,32 @@ def main() -> None:
         best = min(static_times)
         print(f"static / floor    : {best / floor:7.2f}x square, {best / reachable_floor:.2f}x LM shapes")
     print("sample sentences  :", *sentences[:3], sep="\n  ")
+    for size in filter(None, args.more.split(",")):
+        images, n = map(int, size.split("x"))
+        larger_call(lm, prefix, images, n, args, parameters)
+
+
+def larger_call(lm, prefix, images: int, n: int, args, parameters: int) -> None:
+    """Engine and baseline on ``images`` prefixes (the prompt, lightly perturbed) x ``n``, once each.
+
+    The floor takes the matmul rate at the rows the engine decodes at once (its slots, at most
+    the work's rows): a larger batch would not be faster per row on a CPU.
+    """
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.randn(images, *prefix.shape[1:], generator=generator).to(prefix.device, prefix.dtype)
+    prefixes = prefix + 0.05 * prefix.std() * noise if images > 1 else prefix
+    settings = SamplingSettings(n_sentences=n, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
+    base, _ = timed(lm.device, lambda: baseline(lm, prefixes.repeat_interleave(n, 0), 1, settings))
+    engine, sentences = timed(lm.device, lambda: sample_sentences(lm, prefixes, settings))
+    tokens = generated_tokens(lm, [s for image in sentences for s in image], args.max_new_tokens)
+    rows = min(images * n, settings.batch_size or _auto_batch_size(lm.model, prefixes, settings))
+    floor = 2 * parameters * tokens / decode_flops(lm, rows)
+    print(
+        f"{images:3d} x {n:<5d}: engine {engine:7.2f} s {images * n / engine:6.1f} sentences/s, baseline "
+        f"{base:7.2f} s ({base / engine:.2f}x), {tokens} tokens, floor {floor:.2f} s at {rows} rows: "
+        f"engine / floor {engine / floor:.2f}x",
+        flush=True,
+    )
 
 
 def fmt(times) -> str:

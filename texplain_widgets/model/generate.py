@@ -1,21 +1,22 @@
 """Sampling engine: many sentences per prefix, fast.
 
 The prefix of each image runs through the LM once; its key/value cache is copied to every
-sample row. Rows decode in lock-step, and a row leaves the batch as soon as it samples a token
-that ends its sentence, so finished rows cost nothing. Nucleus sampling looks at the top
-candidates first and sorts the whole vocabulary only for rows whose nucleus is wider.
+sample row. The eager engine (the default) decodes with continuous batching (see
+:mod:`.continuous`): a fixed number of row slots, and a slot whose sentence ends takes the next
+sentence, of the same image or the next one, so the batch stays full. Nucleus sampling looks at
+the top candidates first and sorts the whole vocabulary only for rows whose nucleus is wider.
 
 Random numbers come from one generator per block of ``BLOCK`` samples of an image, seeded by
-``SeedSequence((seed, image id, block))``: each image has streams of its own (so the sentences
-of different images are independent draws, as the dataset intervals assume), and an image's
-sentences depend only on the seed and its id, not on the batch size or on which other images
-share the call. A dataset run passes each image's id in the run; elsewhere the id is the image's
-index in the call.
+``SeedSequence((seed, image id, block))``, and each sentence reads only its own row of them:
+each image has streams of its own (so the sentences of different images are independent draws,
+as the dataset intervals assume), and an image's sentences depend only on the seed and its id,
+not on the batch size or on which other images share the call (up to the LM's floating-point
+rounding, which batch shapes change). A dataset run passes each image's id in the run; elsewhere
+the id is the image's index in the call.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
 import math
 from collections.abc import Callable, Sequence
@@ -25,12 +26,12 @@ import numpy as np
 import torch
 
 from ..errors import Cancelled, InputError
+from .continuous import Pending, Slots
 from .nucleus import CANDIDATES as CANDIDATES  # re-exported
-from .nucleus import sample_top_p
+from .nucleus import sample_top_p as sample_top_p  # re-exported
 from .precision import warn_if_emulated_bf16
 
 BLOCK = 32  # samples per random stream; batches hold whole blocks
-PRUNE_FRACTION = 8  # finished rows leave the batch once they are 1/8 of it
 ENGINES = ("eager", "static")
 
 
@@ -38,7 +39,8 @@ ENGINES = ("eager", "static")
 class SamplingSettings:
     """How sentences are sampled. ``batch_size`` (rows per forward) None = sized to memory.
 
-    ``engine``: ``"eager"`` (the default) prunes finished rows from a growing cache;
+    ``engine``: ``"eager"`` (the default) keeps ``batch_size`` rows decoding, a row whose sentence
+    ends taking the next one (continuous batching, see :mod:`.continuous`);
     ``"static"`` (opt-in, see :mod:`.static_decode`) decodes at fixed shapes, with CUDA graphs on
     a GPU, and gives the same sentences within the LM's rounding.
     """
@@ -93,8 +95,11 @@ def sample_sentences(
     ``image_ids``: one non-negative id per prefix that seeds its random streams (default: its
     index in the call); equal ids give equal streams, distinct ids independent ones.
 
-    ``on_batch(done, total, sentences)`` runs after every batch with the sentences so far;
-    ``cancel()`` is checked between batches and, when true, raises :class:`Cancelled`.
+    A batch is ``batch_size`` sentences (rows of the decode): ``on_batch(done, total,
+    sentences)`` runs each time another batch of sentences has ended, with the sentences so far
+    (each image's, in the order they ended; the result has them in order); ``cancel()`` is
+    checked before the first and after every batch but the last, and, when true, raises
+    :class:`Cancelled`.
     """
     lm = language_model.model
     if language_model.dtype == torch.bfloat16:
@@ -104,38 +109,101 @@ def sample_sentences(
     image_ids = _image_ids(image_ids, n_images)
     prefix_cache, first_logits = _run_prefixes(lm, prefixes)
     stop_mask = language_model.stop_token_mask.to(prefixes.device)
-
+    rows_per_batch = settings.batch_size or _auto_batch_size(lm, prefixes, settings)
     blocks = [
         (image, block)
         for image in range(n_images)
         for block in range(math.ceil(settings.n_sentences / BLOCK))
     ]
-    rows_per_batch = settings.batch_size or _auto_batch_size(lm, prefixes, settings)
-    decode = _decode
-    if settings.engine == "static":
-        from .static_decode import BUCKETS, decoder_for
+    static = settings.engine == "static"
+    progress = _Progress(
+        language_model.tokenizer, n_images, settings.n_sentences, None if static else rows_per_batch
+    )
+    progress.on_batch, progress.cancel = on_batch, cancel
+    progress.check_cancel()
+    if static:
+        _sample_static(
+            lm, prefix_cache, first_logits, blocks, stop_mask, settings, rows_per_batch, image_ids, progress
+        )
+    else:
+        pending = Pending(_noise_blocks(blocks, settings, prefixes.device, image_ids))
+        cache_name = next(iter(_cache_argument(lm, None)))
+        slots = Slots(lm, prefix_cache, first_logits, stop_mask, settings, cache_name, progress.finish)
+        slots.run(pending, rows_per_batch)
+    return progress.result()
 
-        rows_per_batch = min(rows_per_batch, BUCKETS[-1])
-        decode = decoder_for(lm, prefixes.shape[1], settings, prefixes.device).decode
-    blocks_per_batch = max(1, rows_per_batch // BLOCK)
-    sentences: list[list[str]] = [[] for _ in range(n_images)]
-    total = n_images * settings.n_sentences
-    done = 0
-    for start in range(0, len(blocks), blocks_per_batch):
-        if cancel is not None and cancel():
-            raise Cancelled(f"sampling cancelled after {done} of {total} sentences")
-        batch = blocks[start : start + blocks_per_batch]
-        rows_image, noise = _batch_rows(batch, settings, prefixes.device, image_ids)
-        tokens, lengths = decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings)
-        texts = language_model.tokenizer.batch_decode(
+
+class _Progress:
+    """Collects ended sentences; reports and checks for cancelling after every ``every`` of them.
+
+    ``every=None``: the caller calls :meth:`report` after each of its batches.
+    """
+
+    def __init__(self, tokenizer, n_images: int, n_sentences: int, every: int | None):
+        self.tokenizer, self.n_sentences, self.every = tokenizer, n_sentences, every
+        self.total = n_images * n_sentences
+        self.done = 0
+        self.ended: list[list[str]] = [[] for _ in range(n_images)]  # in the order they ended
+        self.places: list[list[int]] = [[] for _ in range(n_images)]
+        self.on_batch: Progress | None = None
+        self.cancel: Callable[[], bool] | None = None
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.done < self.total and self.cancel():
+            raise Cancelled(f"sampling cancelled after {self.done} of {self.total} sentences")
+
+    def finish(self, index: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor) -> None:
+        """Sentences ``index`` (image x n_sentences + place) have ended with these tokens."""
+        order = index.argsort()  # ended together: taken in order, so progress is deterministic
+        index, tokens, lengths = index[order].tolist(), tokens[order].cpu(), lengths[order].tolist()
+        texts = self.tokenizer.batch_decode(
             [row[:n].tolist() for row, n in zip(tokens, lengths)], skip_special_tokens=True
         )
-        for image, text in zip(rows_image.tolist(), texts):
-            sentences[image].append(" ".join(text.split()))
-            done += 1
-        if on_batch is not None:
-            on_batch(done, total, sentences)
-    return sentences
+        for sentence, text in zip(index, texts):
+            image, place = divmod(sentence, self.n_sentences)
+            self.ended[image].append(" ".join(text.split()))
+            self.places[image].append(place)
+            self.done += 1
+            if self.every and (self.done % self.every == 0 or self.done == self.total):
+                self.report()
+
+    def report(self) -> None:
+        """A batch has ended: report it, then check for cancelling."""
+        if self.on_batch is not None:
+            self.on_batch(self.done, self.total, self.ended)
+        self.check_cancel()
+
+    def result(self) -> list[list[str]]:
+        return [[text for _, text in sorted(zip(p, t))] for p, t in zip(self.places, self.ended)]
+
+
+def _noise_blocks(blocks, settings: SamplingSettings, device, image_ids: list[int]):
+    """(image, index of its first sentence, noise rows) of each block, made when asked for."""
+    for image, block in blocks:
+        _, noise = _batch_rows([(image, block)], settings, device, image_ids)
+        yield image, image * settings.n_sentences + block * BLOCK, noise
+
+
+def _sample_static(lm, prefix_cache, first_logits, blocks, stop_mask, settings, rows, image_ids, progress):
+    """The static engine: batch after batch of whole blocks, each decoded at fixed shapes."""
+    from .static_decode import BUCKETS, decoder_for
+
+    decode = decoder_for(lm, prefix_cache.get_seq_length(), settings, first_logits.device).decode
+    blocks_per_batch = max(1, min(rows, BUCKETS[-1]) // BLOCK)
+    for start in range(0, len(blocks), blocks_per_batch):
+        batch = blocks[start : start + blocks_per_batch]
+        rows_image, noise = _batch_rows(batch, settings, first_logits.device, image_ids)
+        tokens, lengths = decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings)
+        index = torch.cat(
+            [
+                torch.arange(min(BLOCK, settings.n_sentences - block * BLOCK))
+                + image * settings.n_sentences
+                + block * BLOCK
+                for image, block in batch
+            ]
+        )
+        progress.finish(index, tokens, lengths)
+        progress.report()
 
 
 def _run_prefixes(lm, prefixes: torch.Tensor):
@@ -178,41 +246,6 @@ def _batch_rows(batch, settings: SamplingSettings, device, image_ids: list[int])
         noise.append(torch.rand(BLOCK, settings.max_new_tokens, generator=generator)[:size])
         images.extend([image] * size)
     return torch.tensor(images, device=device), torch.cat(noise).to(device)
-
-
-def _decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings):
-    """Decode one batch; returns tokens (rows, max_new_tokens) and each row's length.
-
-    Finished rows leave the batch once they make up an eighth of it: copying the cache for
-    every single finished row would cost more than carrying a few rows a little longer.
-    """
-    rows = rows_image.shape[0]
-    device = rows_image.device
-    cache = copy.deepcopy(prefix_cache)
-    cache.batch_select_indices(rows_image)
-    cache_argument = _cache_argument(lm, cache)
-    logits = first_logits[rows_image]
-    tokens = torch.zeros(rows, settings.max_new_tokens, dtype=torch.long, device=device)
-    lengths = torch.full((rows,), settings.max_new_tokens, dtype=torch.long, device=device)
-    in_batch = torch.arange(rows, device=device)  # the rows still in the cache, in cache order
-    running = torch.ones(rows, dtype=torch.bool, device=device)  # of those, the unfinished
-    for step in range(settings.max_new_tokens - 1):
-        chosen = sample_top_p(logits, noise[in_batch, step], settings.top_p, settings.temperature)
-        tokens[in_batch, step] = chosen
-        ended = stop_mask[chosen] & running
-        lengths[in_batch[ended]] = step + 1
-        running &= ~ended
-        finished = running.numel() - int(running.sum())
-        if finished == running.numel():
-            return tokens.cpu(), lengths.cpu()
-        if finished * PRUNE_FRACTION >= running.numel():
-            keep = running.nonzero().squeeze(1)
-            in_batch, chosen, running = in_batch[keep], chosen[keep], running[keep]
-            cache.batch_select_indices(keep)
-        logits = lm(input_ids=chosen[:, None], use_cache=True, **cache_argument).logits[:, -1].float()
-    last = settings.max_new_tokens - 1
-    tokens[in_batch, last] = sample_top_p(logits, noise[in_batch, last], settings.top_p, settings.temperature)
-    return tokens.cpu(), lengths.cpu()
 
 
 def _auto_batch_size(lm, prefixes: torch.Tensor, settings: SamplingSettings) -> int:
