@@ -303,7 +303,9 @@ def test_each_map_comes_with_its_spread_and_the_scale_colours(explorer):
     assert 0 < explorer.saliency_spread <= 0.5 + 1e-9  # half the weight on at most half the pixels
     assert explorer.word_map_spread == -1  # no word: no map
     generated(explorer)
-    explorer.word_method = "saliency"  # gradient magnitudes: never a map without weight (GradCAM's ReLU can be)
+    explorer.word_method = (
+        "saliency"  # gradient magnitudes: never a map without weight (GradCAM's ReLU can be)
+    )
     explorer.selected_word = explorer.words[0]["word"]
     explorer.wait(TIMEOUT)
     assert 0 < explorer.word_map_spread <= 0.5 + 1e-9
