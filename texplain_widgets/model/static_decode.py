@@ -110,7 +110,8 @@ class StaticDecoder:
     def decode(self, lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings):
         """Decode one batch; returns tokens (rows, max_new_tokens) and each row's length (on the CPU).
 
-        The arguments are those of the eager ``generate._decode``; ``lm`` and ``settings`` must be
+        ``rows_image`` holds each row's image index and ``noise`` its uniform numbers (see
+        ``generate._batch_rows``); ``lm`` and ``settings`` must be
         those the decoder was made for (see :func:`decoder_for`). Threads take turns, a batch each.
         """
         with self._lock:
