@@ -44,6 +44,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--q", type=float, default=0.9)
     parser.add_argument("--fill", choices=("mean", "image"), default="mean", help="what masked pixels become")
+    parser.add_argument("--layer", help="the classifier layer of the masks' maps (default: the last stage)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
     parser.add_argument("--reference", action="store_true", help="also the demo's object-mask version")
     parser.add_argument(
@@ -72,7 +73,7 @@ def main(argv=None) -> dict:
         print(_crosstab(groups, truth))
 
     rows = {}
-    fine = {"epochs": args.epochs, "q": args.q, "fill": args.fill}
+    fine = {"epochs": args.epochs, "q": args.q, "fill": args.fill, "layer": args.layer}
     on = val if args.mask_on == "val" else split("train")
     if "reweight" in methods:
         rows["reweight (pseudo-groups)"] = mitigate(model, val, method="reweight", groups=groups, test=test)
