@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from texplain_widgets.errors import Cancelled, InputError
-from texplain_widgets.model import static_decode
+from texplain_widgets.model import row_cache, static_decode
 from texplain_widgets.model.generate import SamplingSettings, sample_sentences
 from texplain_widgets.model.nucleus import CANDIDATES, sample_top_p
 from texplain_widgets.model.static_decode import bucket_rows, complete_step, decoder_for, sample_step
@@ -59,6 +59,133 @@ def test_static_engine_gives_the_eager_sentences(tiny_lm, settings):
     assert [len(s) for s in static] == [settings["n_sentences"]] * 2
     assert identical(eager, static) >= 0.95
     assert len({s for image in static for s in image}) > 10  # it samples, it does not repeat one sentence
+
+
+def static_run(lm, settings: SamplingSettings, n_images: int = 3, **options):
+    """Sentences of a fresh decoder (a new cache) and the decode steps it ran."""
+    static_decode._decoders.pop(lm.model, None)
+    sentences = sample_sentences(lm, prefixes(lm, n=n_images), settings, **options)
+    return sentences, decoder_for(lm.model, 4, settings, "cpu").forwards
+
+
+MANY = {"n_sentences": 100, "max_new_tokens": 12, "seed": 1, "batch_size": 32}  # 300 sentences, 3 images
+
+
+def test_refilled_rows_give_exactly_the_eager_sentences(tiny_lm):
+    """300 sentences of 3 images in a bucket of 32 rows: each row takes about 9 sentences in turn,
+    of one image and then the next, ending at different steps; each is the eager engine's."""
+    eager = sample_sentences(tiny_lm, prefixes(tiny_lm, n=3), SamplingSettings(**MANY))
+    static, forwards = static_run(tiny_lm, SamplingSettings(**MANY, engine="static"))
+    assert static == eager
+    assert len({len(s.split()) for image in static for s in image}) >= 8  # many different lengths
+    assert forwards < 300 / 32 * 11  # fewer steps than 300 / 32 batches of up to 11 steps each
+
+
+@torch.inference_mode()  # as sample_sentences decodes
+def test_refilling_keeps_the_bucket_full(tiny_lm):
+    """Each sentence's length as it ends: batches of 32 decoded in turn, each until its longest
+    sentence ends (the engine before refilling), take far more steps than the refilled rows."""
+    from texplain_widgets.model.continuous import Pending
+    from texplain_widgets.model.generate import _noise_blocks, _run_prefixes
+
+    settings = SamplingSettings(**MANY, engine="static")
+    lm = tiny_lm.model
+    prefix_cache, first_logits = _run_prefixes(lm, prefixes(tiny_lm, n=3))
+    blocks = [(image, block) for image in range(3) for block in range(4)]
+    pending = Pending(_noise_blocks(blocks, settings, "cpu", [0, 1, 2]))
+    ended = {}
+    decoder = decoder_for(lm, 4, settings, "cpu")
+    before = decoder.forwards
+    finish = lambda index, tokens, lengths: ended.update(zip(index.tolist(), lengths.tolist()))  # noqa: E731
+    decoder.decode(lm, prefix_cache, first_logits, pending, tiny_lm.stop_token_mask, 32, finish)
+    forwards = decoder.forwards - before
+    lengths = [ended[i] for i in range(300)]
+    batches = sum(max(lengths[start : start + 32]) - 1 for start in range(0, 300, 32))
+    assert sum(n - 1 for n in lengths) / 32 <= forwards < 0.85 * batches
+    assert len(set(lengths)) >= 8  # sentences end at many different steps
+
+
+@pytest.mark.parametrize("batch_size", [64, 256, 1024])
+def test_refilled_sentences_do_not_depend_on_the_bucket(tiny_lm, batch_size):
+    base, _ = static_run(tiny_lm, SamplingSettings(**MANY, engine="static"))
+    other = SamplingSettings(**{**MANY, "batch_size": batch_size}, engine="static")
+    assert static_run(tiny_lm, other)[0] == base
+    alone, _ = static_run(tiny_lm, other, n_images=3, image_ids=[0, 1, 5])
+    assert alone[:2] == base[:2] and alone[2] != base[2]  # image 2's sentences come from its id
+
+
+def test_row_cache_writes_and_masks_each_row_at_its_own_position(tiny_lm):
+    cache = row_cache.RowCache(tiny_lm.model.config, max_cache_len=6, rows=3, device="cpu")
+    assert all(isinstance(layer, row_cache.RowLayer) for layer in cache.layers)
+    cache.positions.copy_(torch.tensor([0, 2, 5]))
+    keys = torch.arange(1.0, 4.0).view(3, 1, 1, 1).expand(3, 2, 1, 16)
+    stored, _ = cache.update(keys, -keys, 0)
+    assert stored[:, 0, :, 0].tolist() == [[1, 0, 0, 0, 0, 0], [0, 0, 2, 0, 0, 0], [0, 0, 0, 0, 0, 3]]
+    options = cache.step_options()
+    assert options["attention_mask"].sum(1).tolist() == [1, 3, 6]  # positions up to each row's own
+    assert options["position_ids"].flatten().tolist() == [0, 2, 5]
+    cache.advance()
+    assert cache.positions.tolist() == [1, 3, 5]  # held at the last position
+
+
+def tiny_causal_lm(tiny_lm_dir, directory, config_class, **options):
+    """A random 2-layer LM of this architecture with the tiny GPT-2's tokenizer."""
+    import shutil
+
+    import transformers
+
+    from texplain_widgets.model.language import FrozenLanguageModel
+
+    for name in tiny_lm_dir.iterdir():
+        if name.name.startswith(("tokenizer", "special_tokens")):
+            shutil.copy(name, directory)
+    vocab = FrozenLanguageModel.from_pretrained(tiny_lm_dir).model.config.vocab_size
+    config = config_class(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        bos_token_id=0,
+        eos_token_id=0,
+        initializer_range=0.3,
+        **options,
+    )
+    torch.manual_seed(0)
+    transformers.AutoModelForCausalLM.from_config(config).save_pretrained(directory)
+    return FrozenLanguageModel.from_pretrained(directory)
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tiny_lm_dir, tmp_path_factory):
+    """Llama: rotary positions, grouped keys (SmolLM2's architecture)."""
+    from transformers import LlamaConfig
+
+    return tiny_causal_lm(tiny_lm_dir, tmp_path_factory.mktemp("tiny-llama"), LlamaConfig)
+
+
+def test_refilled_llama_rows_give_the_eager_sentences(tiny_llama):
+    """Llama's rotary embedding takes each row's own position ids."""
+    eager = sample_sentences(tiny_llama, prefixes(tiny_llama, n=3), SamplingSettings(**MANY))
+    static, _ = static_run(tiny_llama, SamplingSettings(**MANY, engine="static"))
+    assert static_decode.supports(tiny_llama.model)
+    assert static == eager
+    assert len({s for image in static for s in image}) > 50
+
+
+def test_sliding_window_layers_fall_back_to_the_eager_engine(tiny_lm, tiny_lm_dir, tmp_path):
+    """Mistral's sliding-window cache layers cannot take per-row positions: the eager engine samples."""
+    from transformers import MistralConfig
+
+    mistral = tiny_causal_lm(tiny_lm_dir, tmp_path, MistralConfig, sliding_window=8)
+    assert not static_decode.supports(mistral.model) and static_decode.supports(tiny_lm.model)
+    eager = sample_sentences(mistral, prefixes(mistral, n=3), SamplingSettings(**MANY))
+    static = sample_sentences(mistral, prefixes(mistral, n=3), SamplingSettings(**MANY, engine="static"))
+    assert static == eager and mistral.model not in static_decode._decoders
+    with pytest.raises(ValueError, match="StaticSlidingWindowLayer"):
+        row_cache.RowCache(mistral.model.config, max_cache_len=16, rows=32, device="cpu")
 
 
 def test_static_engine_is_exact_where_the_choice_is_clear(tiny_lm):

@@ -42,7 +42,7 @@ class SamplingSettings:
     ``engine``: ``"eager"`` (the default) keeps ``batch_size`` rows decoding, a row whose sentence
     ends taking the next one (continuous batching, see :mod:`.continuous`);
     ``"static"`` (opt-in, see :mod:`.static_decode`) decodes at fixed shapes, with CUDA graphs on
-    a GPU, and gives the same sentences within the LM's rounding.
+    a GPU, and continuous batching as well; it gives the same sentences within the LM's rounding.
     """
 
     n_sentences: int = 128
@@ -115,18 +115,17 @@ def sample_sentences(
         for image in range(n_images)
         for block in range(math.ceil(settings.n_sentences / BLOCK))
     ]
-    static = settings.engine == "static"
-    progress = _Progress(
-        language_model.tokenizer, n_images, settings.n_sentences, None if static else rows_per_batch
-    )
+    progress = _Progress(language_model.tokenizer, n_images, settings.n_sentences, rows_per_batch)
     progress.on_batch, progress.cancel = on_batch, cancel
     progress.check_cancel()
-    if static:
-        _sample_static(
-            lm, prefix_cache, first_logits, blocks, stop_mask, settings, rows_per_batch, image_ids, progress
-        )
+    pending = Pending(_noise_blocks(blocks, settings, prefixes.device, image_ids))
+    from . import static_decode  # imports transformers' cache classes: only when sampling
+
+    if settings.engine == "static" and static_decode.supports(lm):
+        decoder = static_decode.decoder_for(lm, prefix_cache.get_seq_length(), settings, prefixes.device)
+        slots = min(rows_per_batch, static_decode.BUCKETS[-1], n_images * settings.n_sentences)
+        decoder.decode(lm, prefix_cache, first_logits, pending, stop_mask, slots, progress.finish)
     else:
-        pending = Pending(_noise_blocks(blocks, settings, prefixes.device, image_ids))
         cache_name = next(iter(_cache_argument(lm, None)))
         slots = Slots(lm, prefix_cache, first_logits, stop_mask, settings, cache_name, progress.finish)
         slots.run(pending, rows_per_batch)
@@ -134,12 +133,9 @@ def sample_sentences(
 
 
 class _Progress:
-    """Collects ended sentences; reports and checks for cancelling after every ``every`` of them.
+    """Collects ended sentences; reports and checks for cancelling after every ``every`` of them."""
 
-    ``every=None``: the caller calls :meth:`report` after each of its batches.
-    """
-
-    def __init__(self, tokenizer, n_images: int, n_sentences: int, every: int | None):
+    def __init__(self, tokenizer, n_images: int, n_sentences: int, every: int):
         self.tokenizer, self.n_sentences, self.every = tokenizer, n_sentences, every
         self.total = n_images * n_sentences
         self.done = 0
@@ -164,7 +160,7 @@ class _Progress:
             self.ended[image].append(" ".join(text.split()))
             self.places[image].append(place)
             self.done += 1
-            if self.every and (self.done % self.every == 0 or self.done == self.total):
+            if self.done % self.every == 0 or self.done == self.total:
                 self.report()
 
     def report(self) -> None:
@@ -182,28 +178,6 @@ def _noise_blocks(blocks, settings: SamplingSettings, device, image_ids: list[in
     for image, block in blocks:
         _, noise = _batch_rows([(image, block)], settings, device, image_ids)
         yield image, image * settings.n_sentences + block * BLOCK, noise
-
-
-def _sample_static(lm, prefix_cache, first_logits, blocks, stop_mask, settings, rows, image_ids, progress):
-    """The static engine: batch after batch of whole blocks, each decoded at fixed shapes."""
-    from .static_decode import BUCKETS, decoder_for
-
-    decode = decoder_for(lm, prefix_cache.get_seq_length(), settings, first_logits.device).decode
-    blocks_per_batch = max(1, min(rows, BUCKETS[-1]) // BLOCK)
-    for start in range(0, len(blocks), blocks_per_batch):
-        batch = blocks[start : start + blocks_per_batch]
-        rows_image, noise = _batch_rows(batch, settings, first_logits.device, image_ids)
-        tokens, lengths = decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings)
-        index = torch.cat(
-            [
-                torch.arange(min(BLOCK, settings.n_sentences - block * BLOCK))
-                + image * settings.n_sentences
-                + block * BLOCK
-                for image, block in batch
-            ]
-        )
-        progress.finish(index, tokens, lengths)
-        progress.report()
 
 
 def _run_prefixes(lm, prefixes: torch.Tensor):

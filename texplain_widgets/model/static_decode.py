@@ -1,15 +1,21 @@
-"""Static-shape decoding: a fixed key/value cache and fixed batch buckets, for CUDA graphs.
+"""Static-shape decoding with continuous batching: a fixed key/value cache and row buckets, for CUDA graphs.
 
-The opt-in ``engine="static"`` of :class:`~.generate.SamplingSettings`. Each batch is padded to
-a bucket (a power of two from 32 to 1024 rows) and decodes in a key/value cache of fixed length
-prefix + ``max_new_tokens``; finished rows stay in the batch (their tokens are ignored) instead
-of being pruned. So every decode step sees the same tensor shapes and addresses, and on CUDA the
-step (the LM's forward and the top-64 nucleus pick) is captured once per bucket as a CUDA graph
-and replayed. Rows whose nucleus is wider than the top 64 tokens are sampled outside the graph by
-:func:`~.generate.sample_top_p`, so a row samples what the eager engine samples from the same
-logits and noise. On a CPU the same steps run eagerly.
+The opt-in ``engine="static"`` of :class:`~.generate.SamplingSettings`. A call's sentences are
+decoded in a bucket of rows (a power of two from 32 to 1024) and a key/value cache of fixed
+length prefix + ``max_new_tokens`` (:class:`~.row_cache.RowCache`), in which each row has its own
+position. When a row's sentence ends and sentences are pending (of the same image or the next
+one), the row takes the next one: its prefix's keys and values are copied into the row, its
+position is set to the prefix length and its noise row loaded (see :class:`~.continuous.Pending`),
+so the bucket stays full until the work runs out; rows left without a sentence stay in the
+bucket, their tokens ignored. Every decode step sees the same tensor shapes and addresses, and
+on CUDA the step (the LM's forward and the top-64 nucleus pick) is captured once per bucket as
+a CUDA graph and replayed. Rows whose nucleus is wider than the top 64 tokens are sampled
+outside the graph by :func:`~.generate.sample_top_p`, so a row samples what the eager engine
+samples from the same logits and noise. On a CPU the same steps run eagerly. A model whose
+cache layers cannot take per-row positions (sliding windows) decodes with one position for the
+bucket: its rows take new sentences only once all of them have ended.
 
-Threads: a decoder decodes one batch at a time (a lock around each whole batch), so threads
+Threads: a decoder decodes one call at a time (a lock around each whole call), so threads
 sampling with the same shapes and settings share its caches and graphs and take turns. A call
 with other shapes or settings makes a new decoder, the LM's latest (a call still running keeps
 the one it has). Graphs are captured in ``thread_local`` mode: other threads' CUDA work does not
@@ -24,7 +30,9 @@ import weakref
 
 import torch
 
+from .continuous import Pending
 from .nucleus import CANDIDATES, pick, sample_top_p
+from .row_cache import RowCache, refillable
 
 BUCKETS = tuple(2**i for i in range(5, 11))  # rows per batch: 32, 64, ..., 1024
 CUDA_GRAPHS = True  # capture the decode step on CUDA (False: run the static steps eagerly there too)
@@ -51,6 +59,13 @@ def decoder_for(lm, prefix_length: int, settings, device) -> StaticDecoder:
             decoder = StaticDecoder(key, device)
             _decoders[lm] = decoder  # one per LM: a new shape frees the old caches and graphs
         return decoder
+
+
+def supports(lm) -> bool:
+    """Whether the static engine can decode with this LM: its layers take per-row positions."""
+    from transformers import StaticCache
+
+    return refillable(StaticCache(config=lm.config, max_cache_len=1))
 
 
 def _graphs_wanted(device) -> bool:
@@ -86,10 +101,8 @@ class _Bucket:
     """The static cache and step buffers of one batch size, and its CUDA graph once captured."""
 
     def __init__(self, lm, rows: int, max_length: int, device):
-        from transformers import StaticCache
-
         self.rows = rows
-        self.cache = StaticCache(config=lm.config, max_cache_len=max_length)
+        self.cache = RowCache(lm.config, max_length, rows, device)
         self.tokens = torch.zeros(rows, dtype=torch.long, device=device)  # the step's input tokens
         self.uniform = torch.zeros(rows, device=device)  # the step's noise
         self.graph = None
@@ -97,7 +110,7 @@ class _Bucket:
 
 
 class StaticDecoder:
-    """Decodes batches of sample rows at static shapes; see the module's docstring."""
+    """Decodes sample rows at static shapes, refilling rows as sentences end; see the module's docstring."""
 
     def __init__(self, key: tuple, device):
         self.key = key  # holds no reference to the LM, so that the LM's entry in _decoders can go
@@ -105,71 +118,37 @@ class StaticDecoder:
         self.device = torch.device(device)
         self.graphs_wanted = _graphs_wanted(self.device)
         self.buckets: dict[int, _Bucket] = {}
-        self._lock = threading.Lock()  # one batch at a time: the buckets' caches hold its state
+        self.forwards = 0  # decode steps run, all calls together
+        self._lock = threading.Lock()  # one call at a time: the buckets' caches hold its state
 
-    def decode(self, lm, prefix_cache, first_logits, rows_image, noise, stop_mask, settings):
-        """Decode one batch; returns tokens (rows, max_new_tokens) and each row's length (on the CPU).
+    def decode(self, lm, prefix_cache, first_logits, pending: Pending, stop_mask, slots: int, finish) -> None:
+        """Decode every pending sentence (see :class:`~.continuous.Pending`) in ``bucket_rows(slots)`` rows.
 
-        ``rows_image`` holds each row's image index and ``noise`` its uniform numbers (see
-        ``generate._batch_rows``); ``lm`` and ``settings`` must be
-        those the decoder was made for (see :func:`decoder_for`). Threads take turns, a batch each.
+        ``finish(index, tokens, lengths)`` gets the sentences as they end. ``lm`` and the settings
+        must be those the decoder was made for (see :func:`decoder_for`). Threads take turns, a call each.
         """
         with self._lock:
-            return self._decode(lm, prefix_cache, first_logits, rows_image, noise, stop_mask)
-
-    def _decode(self, lm, prefix_cache, first_logits, rows_image, noise, stop_mask):
-        rows = rows_image.shape[0]
-        bucket = self._bucket(lm, bucket_rows(rows))
-        padded = torch.zeros(bucket.rows, dtype=torch.long, device=rows_image.device)
-        padded[:rows] = rows_image  # padding rows decode image 0 and are ignored
-        uniform = torch.zeros(bucket.rows, self.max_new_tokens, device=noise.device)
-        uniform[:rows] = noise
-        self._fill(bucket, prefix_cache, padded)
-        tokens = torch.zeros(bucket.rows, self.max_new_tokens, dtype=torch.long, device=self.device)
-        lengths = torch.full((bucket.rows,), self.max_new_tokens, dtype=torch.long, device=self.device)
-        running = torch.arange(bucket.rows, device=self.device) < rows
-
-        logits = first_logits[padded]
-        chosen, covered = sample_step(logits, uniform[:, 0], self.top_p, self.temperature)
-        for step in range(self.max_new_tokens):
-            # a synchronisation: are all running rows' nuclei within the top 64?
-            if not bool((covered | ~running).all()):
-                complete_step(
-                    chosen, covered | ~running, logits, uniform[:, step], self.top_p, self.temperature
-                )
-            tokens[:, step] = chosen
-            ended = stop_mask[chosen] & running
-            lengths[ended] = step + 1
-            running &= ~ended
-            if step == self.max_new_tokens - 1 or not bool(running.any()):
-                break
-            logits, chosen, covered = self._step(lm, bucket, chosen, uniform[:, step + 1])
-        return tokens[:rows].cpu(), lengths[:rows].cpu()
+            bucket = self._bucket(lm, bucket_rows(slots))
+            _Rows(self, lm, bucket, prefix_cache, first_logits, stop_mask, finish).run(pending)
 
     def _bucket(self, lm, rows: int) -> _Bucket:
         if rows not in self.buckets:
             self.buckets[rows] = _Bucket(lm, rows, self.prefix_length + self.max_new_tokens, self.device)
         return self.buckets[rows]
 
-    def _fill(self, bucket: _Bucket, prefix_cache, rows_image) -> None:
-        """Copy each row's prefix keys and values into the static cache, in place (addresses kept)."""
-        for source, layer in zip(prefix_cache.layers, bucket.cache.layers):
-            keys, values = source.keys[rows_image], source.values[rows_image]
-            if not layer.is_initialized:
-                layer.lazy_initialization(keys, values)
-            layer.keys[:, :, : self.prefix_length].copy_(keys)
-            layer.values[:, :, : self.prefix_length].copy_(values)
-            layer.cumulative_length.fill_(self.prefix_length)
-
     def _forward(self, lm, bucket: _Bucket):
         """The decode step at static shapes: the LM's forward on bucket.tokens and the top-64 pick."""
-        cache_argument = _cache_argument(lm, bucket.cache)
-        out = lm(input_ids=bucket.tokens[:, None], use_cache=True, **cache_argument)
+        cache = bucket.cache
+        options = {**_cache_argument(lm, cache), **cache.step_options()}
+        out = lm(input_ids=bucket.tokens[:, None], use_cache=True, **options)
+        cache.advance()
         logits = out.logits[:, -1].float()
         chosen, covered = sample_step(logits, bucket.uniform, self.top_p, self.temperature)
         return logits, chosen, covered
 
-    def _step(self, lm, bucket: _Bucket, tokens, uniform):
+    def step(self, lm, bucket: _Bucket, tokens, uniform):
+        """One decode step of every row of the bucket: (logits, chosen tokens, covered rows)."""
+        self.forwards += 1
         bucket.tokens.copy_(tokens)
         bucket.uniform.copy_(uniform)
         if not self.graphs_wanted:
@@ -181,8 +160,8 @@ class StaticDecoder:
         return logits, chosen.clone(), covered  # chosen is completed in place: keep the graph's output
 
     def _capture(self, lm, bucket: _Bucket) -> None:
-        """Capture the step as a CUDA graph; the warm-up steps' cache writes are undone."""
-        lengths = [layer.cumulative_length.clone() for layer in bucket.cache.layers]
+        """Capture the step as a CUDA graph; the warm-up steps' position changes are undone."""
+        positions = bucket.cache.positions.clone()
         stream = torch.cuda.Stream(self.device)
         stream.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(stream):
@@ -192,6 +171,64 @@ class StaticDecoder:
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             bucket.outputs = self._forward(lm, bucket)
-        for layer, length in zip(bucket.cache.layers, lengths):
-            layer.cumulative_length.copy_(length)
+        bucket.cache.positions.copy_(positions)
         bucket.graph = graph
+
+
+class _Rows:
+    """One call's rows in a bucket: each row's sentence, noise and tokens; a row whose sentence
+    ends takes the next pending one."""
+
+    def __init__(
+        self, decoder: StaticDecoder, lm, bucket: _Bucket, prefix_cache, first_logits, stop_mask, finish
+    ):
+        self.decoder, self.lm, self.bucket, self.finish = decoder, lm, bucket, finish
+        self.prefix_cache, self.first_logits, self.stop_mask = prefix_cache, first_logits, stop_mask
+        rows, steps, device = bucket.rows, decoder.max_new_tokens, decoder.device
+        self.index = torch.zeros(rows, dtype=torch.long, device=device)  # each row's sentence
+        self.images = torch.zeros(rows, dtype=torch.long, device=device)
+        self.noise = torch.zeros(rows, steps, device=device)
+        self.tokens = torch.zeros(rows, steps, dtype=torch.long, device=device)
+        self.steps = torch.zeros(rows, dtype=torch.long, device=device)  # tokens sampled so far
+        self.feed = torch.zeros(rows, dtype=torch.long, device=device)  # the next step's tokens
+        self.live = torch.zeros(rows, dtype=torch.bool, device=device)
+
+    def run(self, pending: Pending) -> None:
+        self._start(torch.arange(self.bucket.rows, device=self.decoder.device), pending)
+        while bool(self.live.any()):
+            self._step(pending)
+
+    def _start(self, rows: torch.Tensor, pending: Pending) -> None:
+        """Give each of ``rows`` (free) the next pending sentence: its prefix, noise and first token."""
+        while rows.numel() and pending:
+            index, images, noise = pending.take(rows.numel())
+            rows = rows[: index.numel()]
+            self.index[rows], self.images[rows], self.noise[rows] = index, images, noise
+            self.bucket.cache.load(self.prefix_cache, rows, images)
+            decoder = self.decoder
+            chosen = sample_top_p(self.first_logits[images], noise[:, 0], decoder.top_p, decoder.temperature)
+            self.tokens[rows, 0] = self.feed[rows] = chosen
+            self.steps[rows] = 1
+            self.live[rows] = True
+            rows = self._ended(rows)  # a sentence may end at its first token
+
+    def _ended(self, rows: torch.Tensor) -> torch.Tensor:
+        """Those of ``rows`` whose sentence has just ended: handed to ``finish``, no longer live."""
+        ended = rows[self.stop_mask[self.feed[rows]] | (self.steps[rows] >= self.decoder.max_new_tokens)]
+        if ended.numel():
+            self.finish(self.index[ended], self.tokens[ended], self.steps[ended])
+            self.live[ended] = False
+        return ended
+
+    def _step(self, pending: Pending) -> None:
+        """One forward of every row, a token sampled for each live row, ended sentences replaced."""
+        decoder, live = self.decoder, self.live
+        step = self.steps.clamp(max=decoder.max_new_tokens - 1)
+        uniform = self.noise.gather(1, step[:, None]).squeeze(1)
+        logits, chosen, covered = decoder.step(self.lm, self.bucket, self.feed, uniform)
+        if not bool((covered | ~live).all()):  # a synchronisation: nuclei wider than the top 64?
+            complete_step(chosen, covered | ~live, logits, uniform, decoder.top_p, decoder.temperature)
+        rows = live.nonzero().squeeze(1)
+        self.tokens[rows, step[rows]] = self.feed[rows] = chosen[rows]
+        self.steps[rows] += 1
+        self._start(self._ended(rows), pending)
