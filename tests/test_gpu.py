@@ -51,19 +51,24 @@ def test_widgets_generate_and_map_on_the_gpu(tiny_classifier, tiny_lm, photo_fil
 
 
 def test_static_engine_cuda_graphs_match_its_eager_steps(tiny_lm, monkeypatch):
-    """engine="static" on CUDA: the captured graphs sample what the same steps run eagerly sample."""
+    """engine="static" on CUDA: the captured graphs sample what the same steps run eagerly sample,
+    rows refilled (900 sentences in a bucket of 64 rows) inside the replayed graph."""
     import time
 
     from texplain_widgets.model import static_decode
     from texplain_widgets.model.generate import SamplingSettings, sample_sentences
 
     prefixes = torch.randn(3, 4, tiny_lm.embed_dim, generator=torch.Generator().manual_seed(0))
-    settings = SamplingSettings(n_sentences=300, max_new_tokens=12, seed=1, engine="static")
+    settings = SamplingSettings(n_sentences=300, max_new_tokens=12, seed=1, batch_size=64, engine="static")
     tiny_lm.to("cuda")
+    static_decode._decoders.pop(tiny_lm.model, None)  # a fresh decoder: its step count is this call's
     try:
         graphs = sample_sentences(tiny_lm, prefixes, settings)
         decoder = static_decode.decoder_for(tiny_lm.model, 4, settings, torch.device("cuda", 0))
-        assert decoder.graphs_wanted and any(b.graph is not None for b in decoder.buckets.values())
+        assert (
+            decoder.graphs_wanted and list(decoder.buckets) == [64] and decoder.buckets[64].graph is not None
+        )
+        assert decoder.forwards < 900 / 64 * 11  # rows were refilled: fewer steps than 15 batches in turn
         assert sample_sentences(tiny_lm, prefixes, settings) == graphs  # replayed graphs: same again
         eager = sample_sentences(
             tiny_lm, prefixes, SamplingSettings(n_sentences=300, max_new_tokens=12, seed=1)
