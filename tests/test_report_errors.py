@@ -14,7 +14,7 @@ from scipy.stats import binomtest
 from texplain_widgets import DatasetReport, ExplanationSet
 from texplain_widgets.widgets.report_chart import error_chart
 from texplain_widgets.widgets.report_queries import DEMO_RUNS
-from texplain_widgets.widgets.slice_card import RELIANCE_NEEDS_A_MODEL, SliceCard
+from texplain_widgets.widgets.slice_card import RELIANCE_NEEDS_A_MODEL, SLICE_KEYS, SliceCard
 from texplain_widgets.words.trust import wilson_interval
 
 BIASED = DEMO_RUNS / "biased"
@@ -111,6 +111,10 @@ def test_the_slice_card_of_a_word_with_intervals_as_scipy_gives_them(report, run
             (low, high)
         )
     assert balloon["gap_low"] > 0.85  # balloons on grass: nearly always wrong
+    expected = run.slice("grass")  # the card's slice, read from the grid's images, is the query's
+    for column in SLICE_KEYS[1:]:
+        assert [r[column] for r in card.labels] == pytest.approx(list(expected[column])), column
+    assert [r["label"] for r in card.labels] == list(expected["label"])
     shown = report.panel.card
     assert shown["word"] == "grass" and shown["lines"] == card.lines() and shown["rows"] == card.rows()
     assert "+95%" in card.lines()[1] and card.reliance is None and "not measured" in shown["reliance"]
@@ -124,6 +128,7 @@ def test_the_slice_card_of_a_word_with_intervals_as_scipy_gives_them(report, run
 
 def test_the_two_word_slices_a_word_belongs_to(report, run):
     report.selected_word = "field"
+    report.wait(120)  # the two-word slices are searched in the background
     pairs = run.slices()
     pairs = pairs[
         (pairs["n_words"] == 2) & pairs["slice"].str.split(" + ", regex=False).map(lambda p: "field" in p)
@@ -150,6 +155,13 @@ def test_the_worst_pseudo_group_of_the_chosen_words_is_marked(report, run):
     assert worst == true_worst == ["kite/brick"]  # the words give back the true worst group
     card = report.slice_card
     assert card.words == ("grass", "brick") and card.worst_pseudo_group["name"] == "kite/brick"
+    report.group_words = []  # the word alone: label x grass, from its slice, as the query gives it
+    alone = run.accuracy(groups=run.pseudo_groups(["grass"]))
+    alone = alone[alone["by"] == "group"]
+    pseudo = [r for r in report.panel.accuracy if r["by"] == "pseudo-group"]
+    assert [(r["name"], r["n"], r["correct"], r["worst"]) for r in pseudo] == list(
+        zip(alone["name"], alone["n"], alone["correct"], alone["worst"])
+    )
     report.selected_word = ""  # no word: no card, the true groups only
     assert report.slice_card is None and report.panel.card == {}
     assert not any(r["by"] == "pseudo-group" for r in report.panel.accuracy)

@@ -85,7 +85,10 @@ def test_the_card_measures_reliance_in_the_background_cancellable_then_shows_it(
     report.selected_word = word
     card = report.slice_card
     assert card is not None and card.reliance is None
-    assert report.panel.card["measure"] == "measure reliance (3 images)"
+    assert (
+        report.panel.card["measure"] == "measure reliance"
+        and "up to 3 images" in report.panel.card["measure_title"]
+    )
     assert report.panel.card["measure_note"] == ""
 
     slow = reliance_module.measure

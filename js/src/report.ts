@@ -54,6 +54,7 @@ export interface Stored {
 export interface SliceRow {
   label: string;
   n: string;
+  n_outside?: string;
   inside: string;
   outside: string;
   gap: string;
@@ -61,15 +62,18 @@ export interface SliceRow {
 
 export interface SliceCard {
   word?: string;
+  title?: string;
   lines?: string[];
   rows?: SliceRow[];
   pairs?: string[];
+  searching?: boolean;
   reliance?: string;
   pseudo_groups?: string;
   words?: string[];
   command?: string;
   python?: string;
   measure?: string;
+  measure_title?: string;
   measure_note?: string;
 }
 
@@ -303,18 +307,25 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
     if (!c.word) return void card.replaceChildren();
     const status = model.get("reliance_status") ?? {};
     const running = status.state === "running";
+    // Accuracy per label with the word and without, 95% intervals; the gap (without minus with).
     const table = h(
       "table",
-      { class: "tx-slice-table" },
-      h("tr", {}, h("th", {}, "label"), h("th", {}, "n"), h("th", {}, "right with it"), h("th", {}, "without"), h("th", {}, "gap")),
-      ...(c.rows ?? []).map((row) => h("tr", {}, h("th", { scope: "row" }, row.label), h("td", {}, row.n), h("td", {}, row.inside), h("td", {}, row.outside), h("td", {}, row.gap))),
+      { class: "tx-slice-table", title: (c.lines ?? []).join("\n") },
+      h("tr", {}, h("th", {}, "label (n)"), h("th", { title: "accuracy of the images with the word (95% interval)" }, "% right with"), h("th", { title: "accuracy of the label's other images (95% interval)" }, "without"), h("th", { title: "accuracy without minus with, in percentage points" }, "gap")),
+      ...(c.rows ?? []).map((row) =>
+        h("tr", {}, h("th", { scope: "row" }, `${row.label} (${row.n})`), h("td", {}, row.inside), h("td", { title: `of ${row.n_outside ?? ""}` }, row.outside), h("td", {}, row.gap)),
+      ),
     );
-    const parts: (Node | string)[] = [h("div", { class: "tx-slice-title" }, (c.lines ?? [])[0] ?? c.word), table];
-    if ((c.pairs ?? []).length) parts.push(h("div", { class: "tx-slice-pairs" }, "With another word: ", (c.pairs ?? []).join("; ")));
-    parts.push(h("div", { class: "tx-slice-reliance" }, c.reliance ?? ""));
-    const actions = h("div", { class: "tx-slice-actions" });
+    const parts: (Node | string)[] = [h("div", { class: "tx-slice-title", title: (c.lines ?? [])[0] ?? "" }, c.title ?? c.word), table];
+    const pairs = c.pairs ?? [];
+    if (c.searching) parts.push(h("div", { class: "tx-note tx-slice-pairs" }, "searching the two-word slices…"));
+    else if (pairs.length) {
+      const summary = h("summary", {}, `${pairs.length} two-word slice${pairs.length === 1 ? "" : "s"} with it`);
+      parts.push(h("details", { class: "tx-slice-pairs" }, summary, h("ul", {}, ...pairs.map((line) => h("li", {}, line)))));
+    }
+    const actions = h("div", { class: "tx-slice-actions" }, h("span", { class: "tx-slice-reliance" }, c.reliance ?? ""));
     if (c.measure) {
-      const measure = h("button", { type: "button", class: "tx-measure" }, c.measure);
+      const measure = h("button", { type: "button", class: "tx-measure", title: c.measure_title ?? "" }, c.measure);
       measure.disabled = running;
       measure.addEventListener("click", () => model.send({ action: "measure" }));
       actions.append(measure);

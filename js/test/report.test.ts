@@ -176,15 +176,16 @@ describe("DatasetReport view", () => {
   it("shows the slice card as text, measures reliance with progress and cancel, and the mitigation on demand", () => {
     const card = {
       word: "grass",
+      title: "“grass”: 200 images use it",
       lines: ["“grass”: 200 images use it (in ≥ 25% of their sentences)"],
-      rows: [{ label: XSS, n: "100", inside: "5% [2–11]", outside: "100% [96–100]", gap: "+95% [+88, +98]" }],
+      rows: [{ label: XSS, n: "100", inside: "5 [2–11]", outside: "100 [96–100]", gap: "+95% [+88, +98]" }],
       pairs: ["balloon, field + grass: right 0% of 28, gap +61% [+47, +70]"],
       reliance: "Reliance: not measured for this run.",
       pseudo_groups: "Pseudo-groups by grass: worst kite/(none), 2% of 100 right",
       words: ["grass"],
       command: "texplain mitigate --words grass " + XSS,
       python: "mitigate(model, 'demo', words=['grass'])",
-      measure: "measure reliance (24 images)",
+      measure: "measure reliance",
       measure_note: "",
     };
     const { el, model } = mount();
@@ -193,9 +194,14 @@ describe("DatasetReport view", () => {
     model.update({ card });
     expect(root.hidden).toBe(false);
     expect(root.querySelector(".tx-slice-title")?.textContent).toContain("200 images");
-    expect(root.querySelector(".tx-slice-table tr:nth-child(2) th")?.textContent).toBe(XSS); // text, not markup
+    expect(root.querySelector(".tx-slice-table tr:nth-child(2) th")?.textContent).toBe(`${XSS} (100)`); // text, not markup
     expect(root.querySelectorAll("img")).toHaveLength(0);
-    expect(root.querySelector(".tx-slice-pairs")?.textContent).toContain("field + grass");
+    expect(root.querySelector(".tx-slice-pairs summary")?.textContent).toBe("1 two-word slice with it");
+    expect(root.querySelector(".tx-slice-pairs li")?.textContent).toContain("field + grass");
+    expect(root.querySelector(".tx-slice-reliance")?.textContent).toContain("not measured");
+    model.update({ card: { ...card, pairs: [], searching: true } });
+    expect(root.querySelector(".tx-slice-pairs")?.textContent).toBe("searching the two-word slices…");
+    model.update({ card });
     root.querySelector<HTMLButtonElement>(".tx-measure")?.click();
     expect(model.sent).toEqual([{ action: "measure" }]);
     model.update({ reliance_status: { state: "running", word: "grass", done: 3, total: 24 } });

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from concurrent.futures import Future
 from dataclasses import replace
 
@@ -46,6 +47,7 @@ import pandas as pd
 import traitlets as t
 
 from ..errors import TExplainError
+from ..runs.explanation_set import ExplanationSet
 from . import report_queries as q
 from .report_chart import RankedChart
 from .report_panel import BY, ReportPanel
@@ -97,6 +99,7 @@ class DatasetReport(widgets.Box):
         self._explored = -1  # the image the Explorer shows
         self._reliance = None  # the Generations measuring reliance (made on the first click)
         self._measured: Future | None = None
+        self._lock = threading.RLock()  # one change of the state at a time: the reliance ends on the worker
         super().__init__([self.chart, self.panel])  # laid out by js/src/report.css (.tx-report-layout)
         self.add_class("tx-report-layout")
         self._links = [
@@ -113,6 +116,7 @@ class DatasetReport(widgets.Box):
         data = ReportData(self.run, top=top, page_size=page_size, thumb_size=thumb_size)
         self._open(data, model, compare)
         self.panel.observe(self._on_search, "search")
+        data.on_pairs = self._on_pairs
         self._data = data
         self._show(ReportState())
 
@@ -131,8 +135,11 @@ class DatasetReport(widgets.Box):
         return None if self._view is None else self._view.slice_card
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the Explorer's maps and the reliance asked for so far are done (nothing
-        to wait for without a model)."""
+        """Block until the Explorer's maps, the reliance and the two-word slices asked for so far
+        are done (the card then shows them)."""
+        if self._data is not None and self._data._pairs is not None:
+            self._data._pairs.result(timeout)
+            self._on_pairs()
         if self._measured is not None:
             self._measured.result(timeout)
         if self.explorer is not None:
@@ -157,8 +164,9 @@ class DatasetReport(widgets.Box):
             worker = worker_for(model.classifier)
             self._reliance = Generations(lambda function, *args: worker.submit(function, *args))
 
-        def measure(batch, cancelled):
-            return run.reliance(
+        def measure(batch, cancelled):  # on the worker thread: its own DuckDB connection
+            own = ExplanationSet.open(run.directory)
+            return own.reliance(
                 word, model, max_images=images, progress=False, cancel=cancelled, on_progress=batch
             )
 
@@ -175,8 +183,9 @@ class DatasetReport(widgets.Box):
             message = str(result) if status == "error" else ""
             done = dict(self.reliance_status)
             self.reliance_status = done | {"state": status, "word": word, "message": message}
-            self._data.measured(word)
-            self._show(self._state)  # the card reads the stored reliance again
+            with self._lock:
+                self._data.measured(word)
+                self._show(self._state)  # the card reads the stored reliance again
 
         def on_start() -> None:
             self.reliance_status = {"state": "running", "word": word, "done": 0, "total": 0, "message": ""}
@@ -278,11 +287,19 @@ class DatasetReport(widgets.Box):
         what the view shows already (the view being written out) changes nothing."""
         if self._view is None or change["new"] == getattr(self._view, change["name"]):
             return
-        self._show(transition(self._state, change["name"], change["new"], self._data))
+        with self._lock:
+            self._show(transition(self._state, change["name"], change["new"], self._data))
 
     def _on_click(self, change) -> None:
         """The panel's or the chart's view asks for a change of the state."""
         setattr(self, change["name"], change["new"])
+
+    def _on_pairs(self) -> None:
+        """The two-word slices were found (on the search's thread): the card shows them."""
+        with self._lock:
+            self._data.card.cache_clear()
+            if self._view is not None and self._view.card:
+                self._show(self._state)
 
     def _on_message(self, _widget, content, _buffers) -> None:
         action = content.get("action") if isinstance(content, dict) else None

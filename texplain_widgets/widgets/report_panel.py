@@ -16,8 +16,8 @@ The :class:`~.report.DatasetReport` fills them; those the view changes are marke
   stored explanation ``{"id", "name", "label", "group", "prediction", "probability",
   "sentences": [{"text", "spans"}], "words": [{"word", "count", "share"}]}`` ({} for none);
 - ``card``: the selected word's slice card ``{"word", "lines", "pairs", "reliance",
-  "pseudo_groups", "words", "command", "python", "measure", "measure_note"}``, text only ({} for
-  none; ``measure``: the reliance button's label, "" without a model); ``reliance_status``:
+  "pseudo_groups", "words", "command", "python", "measure", "measure_title", "measure_note"}``,
+  text only ({} for none; ``measure``: the reliance button's label, "" without a model); ``reliance_status``:
   ``{"state": "running"|"done"|"cancelled"|"error", "word", "done", "total", "message"}`` ({} before
   any); the view sends ``{"action": "measure"}`` or ``{"action": "cancel"}``;
 - ``compare``: rows ``{"group", "word", "share", "other_share", "difference", "z"}``,

@@ -19,6 +19,7 @@ and ``group_words``, the worst marked.
 from __future__ import annotations
 
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -42,6 +43,8 @@ STATE = (
     "shown",
     "group_words",
 )  # the traits that move the state
+MIN_SHARE = 0.25  # an image uses a word when this share of its sentences do (runs.error_words)
+_SEARCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texplain-report")  # two-word slices
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,12 @@ class ReportData:
         self.model_name: str | None = None  # how the mitigation command names the model
         self.reliance_images = RELIANCE_IMAGES  # images the card's button measures
         self._accuracy = q.accuracy_rows(run) if has["label"] else []
-        self._pairs = None
+        self._pairs: Future | None = None
+        self.on_pairs = None  # called (on the search's thread) once the two-word slices are found
         self._reliance: dict[str, object] = {}
         self.pseudo_accuracy = lru_cache(maxsize=16)(self._pseudo_accuracy)
         self.card = lru_cache(maxsize=16)(self._card)
+        self.word_slice = lru_cache(maxsize=8)(self._word_slice)
         self._charts: dict[str, tuple[list[dict], str, str]] = {}
         self._thumbs: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
         self.word_images = lru_cache(maxsize=8)(self._word_images)
@@ -143,12 +148,23 @@ class ReportData:
             self._charts[by] = (words, "", note)
         return self._charts[by]
 
-    def pairs(self) -> pd.DataFrame:
-        """The run's two-word slices (``ExplanationSet.slices`` over its top error words), once."""
+    def pairs(self, wait: bool = False) -> pd.DataFrame | None:
+        """The run's two-word slices (``ExplanationSet.slices`` over its top error words),
+        searched once in the background (seconds on a large run) on the first call: None until
+        found (``wait``: block until then); then :attr:`on_pairs` is called."""
         if self._pairs is None:
-            found = self.run.slices()
-            self._pairs = found[found["n_words"] == 2].reset_index(drop=True)
-        return self._pairs
+            self._pairs = _SEARCH.submit(search_pairs, self.run.directory)
+            self._pairs.add_done_callback(lambda _: self.on_pairs and self.on_pairs())
+        return self._pairs.result() if wait or self._pairs.done() else None
+
+    def _word_slice(self, lemma: str) -> pd.DataFrame:
+        """``run.slice(lemma)``, from the word's images the grid read already (no query)."""
+        from ..runs.slices import slice_of
+
+        images = self.word_images(lemma)
+        inside = images[(images["share"] >= MIN_SHARE) & images["label"].notna()]
+        members = pd.DataFrame({"label": inside["label"], "correct": inside["label"] == inside["predicted"]})
+        return slice_of(self.run, members, [lemma])
 
     def reliance(self, lemma: str):
         """The reliance on ``lemma`` stored for the run (None: not measured), read once."""
@@ -168,7 +184,11 @@ class ReportData:
         return self._accuracy + (self.pseudo_accuracy(words) if words and self._accuracy else [])
 
     def _pseudo_accuracy(self, words: tuple[str, ...]) -> list[dict]:
-        rows = q.accuracy_rows(self.run, self.run.pseudo_groups(list(words)))
+        if len(words) == 1:  # label x one word: its slice and the rest, per label
+            return slice_groups(self.word_slice(words[0]), words[0])
+        from ..runs.pseudo_groups import pseudo_groups
+
+        rows = q.accuracy_rows(self.run, pseudo_groups(self.run, list(words), min_share=MIN_SHARE))
         return [dict(row, by="pseudo-group") for row in rows if row["by"] == "group"]
 
     def worst_pseudo_group(self, words: tuple[str, ...]) -> dict | None:
@@ -323,8 +343,40 @@ def stored_record(state: ReportState, data: ReportData) -> tuple[dict, str]:
     }, ""
 
 
+def search_pairs(directory) -> pd.DataFrame:
+    """The two-word slices of the run in ``directory``, opened again (its own DuckDB connection:
+    this runs on another thread); none when the run has no error words to pair."""
+    from ..runs.explanation_set import ExplanationSet
+
+    try:
+        found = ExplanationSet.open(directory).slices()
+    except TExplainError:
+        return pd.DataFrame({"label": [], "slice": [], "n_words": []})
+    return found[found["n_words"] == 2].reset_index(drop=True)
+
+
+def slice_groups(table: pd.DataFrame, word: str) -> list[dict]:
+    """The pseudo-groups label x ``word`` as accuracy rows (the worst marked), from its slice
+    table (:meth:`ReportData.word_slice`): per label, its images with the word and the rest."""
+    rows = []
+    for r in table.itertuples(index=False):
+        correct_outside = int(round(r.accuracy_outside * r.n_outside)) if r.n_outside else 0
+        parts = ((f"{r.label}/{word}", r.n, r.correct), (f"{r.label}/(none)", r.n_outside, correct_outside))
+        rows += [
+            {"by": "pseudo-group", "name": name, "n": int(n), "correct": int(k)} for name, n, k in parts if n
+        ]
+    rows.sort(key=lambda row: row["name"])
+    for row in rows:
+        row["accuracy"] = row["correct"] / row["n"]
+    least = min((row["accuracy"] for row in rows), default=None)
+    return [row | {"worst": row["accuracy"] == least} for row in rows]
+
+
 def card_record(card: SliceCard, measures: int) -> dict:
     """The slice card as the view shows it, with its reliance button's label when it can
     measure ``measures`` images (0: no model, no button)."""
-    measure = f"measure reliance ({measures} images)" if measures else ""
-    return card.record() | {"measure": measure, "measure_note": "" if measures else RELIANCE_NEEDS_A_MODEL}
+    return card.record() | {
+        "measure": "measure reliance" if measures else "",
+        "measure_title": f"on up to {measures} images of its slice, stored in the run" if measures else "",
+        "measure_note": "" if measures else RELIANCE_NEEDS_A_MODEL,
+    }

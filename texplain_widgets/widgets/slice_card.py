@@ -34,7 +34,7 @@ class SliceCard:
     word: str
     n_images: int  # images using the word, every label
     labels: tuple[dict, ...]
-    pairs: tuple[dict, ...]
+    pairs: tuple[dict, ...] | None  # None while they are searched
     reliance: dict | None
     words: tuple[str, ...]
     worst_pseudo_group: dict | None  # {"name", "n", "correct", "accuracy"}
@@ -58,20 +58,25 @@ class SliceCard:
         return lines
 
     def rows(self) -> list[dict]:
-        """Per label, as text: n with the word, accuracy with it and without (95% intervals), the gap."""
+        """Per label, as text: n with the word, accuracy (%) with it and without (95% intervals), the
+        gap in percentage points."""
         return [
             {
                 "label": str(r["label"]),
                 "n": f"{r['n']}",
-                "inside": f"{pct(r['accuracy'])} [{pct(r['accuracy_low'], False)}–{pct(r['accuracy_high'], False)}]",
-                "outside": f"{pct(r['accuracy_outside'])} [{pct(r['outside_low'], False)}–"
+                "n_outside": f"{r['n_outside']}",
+                "inside": f"{pct(r['accuracy'], False)} [{pct(r['accuracy_low'], False)}–"
+                f"{pct(r['accuracy_high'], False)}]",
+                "outside": f"{pct(r['accuracy_outside'], False)} [{pct(r['outside_low'], False)}–"
                 f"{pct(r['outside_high'], False)}]",
-                "gap": f"{signed(r['gap'])} [{signed(r['gap_low'], False)}, {signed(r['gap_high'], False)}]",
+                "gap": f"{signed(r['gap'], False)} [{signed(r['gap_low'], False)}, {signed(r['gap_high'], False)}]",
             }
             for r in self.labels
         ]
 
     def pair_lines(self) -> list[str]:
+        if self.pairs is None:
+            return ["Two-word slices: still being searched…"]
         return [
             f"{p['label']}, {p['slice']}: right {pct(p['accuracy'])} of {p['n']}, gap {signed(p['gap'])} "
             f"[{signed(p['gap_low'])}, {signed(p['gap_high'])}]"
@@ -104,9 +109,11 @@ class SliceCard:
         """What the view shows (plain JSON types)."""
         return {
             "word": self.word,
+            "title": f"“{self.word}”: {self.n_images} images use it",
             "lines": self.lines(),
             "rows": self.rows(),
-            "pairs": self.pair_lines(),
+            "pairs": self.pair_lines() if self.pairs is not None else [],
+            "searching": self.pairs is None,  # the two-word slices are still being searched
             "reliance": self.reliance_line(),
             "pseudo_groups": self.pseudo_group_line(),
             "words": list(self.words),
@@ -127,14 +134,19 @@ def slice_card(data, word: str, words: tuple[str, ...], model_name: str | None) 
     """The card of ``word`` over ``data`` (a :class:`~.report_view.ReportData` of a labelled
     run); ``words``: the pseudo-groups' words (``word`` first); ``model_name``: how the
     command names the run's model (None: a placeholder)."""
-    table = data.run.slice(word)
+    table = data.word_slice(word)
     labels = tuple({key: plain(row[key]) for key in SLICE_KEYS} for row in table.to_dict("records"))
     pairs = data.pairs()
-    pairs = pairs[pairs["slice"].str.split(JOIN, regex=False).map(lambda both: word in both)]
-    pair_records = tuple(
-        {key: plain(row[key]) for key in ("label", "slice", "n", "accuracy", "gap", "gap_low", "gap_high")}
-        for row in pairs.to_dict("records")
-    )
+    pair_records = None
+    if pairs is not None:
+        pairs = pairs[pairs["slice"].str.split(JOIN, regex=False).map(lambda both: word in both)]
+        pair_records = tuple(
+            {
+                key: plain(row[key])
+                for key in ("label", "slice", "n", "accuracy", "gap", "gap_low", "gap_high")
+            }
+            for row in pairs.to_dict("records")
+        )
     stored = data.reliance(word)
     worst = data.worst_pseudo_group(words)
     command, python = mitigation_text(data.run, words, model_name)
