@@ -42,7 +42,7 @@ def stored_words(run_dir: Path, image_id: int) -> set[str]:
 
 def test_opens_with_accuracy_and_words_per_predicted_class(report):
     assert report.error == "" and report.note == ""
-    assert report.panel.by_options == ["predicted", "label", "group"]
+    assert report.panel.by_options == ["predicted", "label", "group", "errors"]
     worst = {row["name"] for row in report.panel.accuracy if row["worst"]}
     assert worst == {
         "landbird/water",

@@ -6,13 +6,18 @@ the word in its stored sentences; click a thumbnail, and the Explorer shows its 
 without a Generate, and its maps; at 1400 x 900 and at 1000 x 900 the chart, the selected
 thumbnail, the image, both maps and the marked sentences lie inside the viewport (one screen, as
 the dashboard's test checks it); the accuracy table opens on demand; switch the grouping to
-groups; in JupyterLab Dark the chart's background is the theme's. Saves a screenshot per theme,
+groups; in JupyterLab Dark the chart's background is the theme's. The slice card of the clicked
+word is on the screen too; in the errors view (``by="errors"``) the bars are the run's error
+words with their interval above zero, a click opens the word's slice card, "use as
+pseudo-groups" shows the mitigate command, and "measure reliance" shows its progress and is
+cancelled (the shipped run is copied first: the measured images are stored in the run). Saves a screenshot per theme,
 report-light.png and report-dark.png, to the folder $TEXPLAIN_SCREENSHOTS when set (docs/ is
 made this way).
 """
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import lab
@@ -39,6 +44,7 @@ PARTS = {  # what one screen shows once a word and an image are selected
     "sentences": ".tx-explorer .tx-sentences",
     "a marked word": ".tx-explorer .tx-sentences mark",
     "accuracy section": ".tx-accuracy-section > summary",
+    "slice card": ".tx-slice-card .tx-slice-title",
 }
 
 
@@ -58,7 +64,9 @@ def demo_run(browser_ready, smollm2, tmp_path_factory):
 
     shipped = DEMO_RUNS / "biased"
     if (shipped / "manifest.json").is_file() and ExplanationSet.open(shipped).manifest.get("complete"):
-        return shipped
+        copy = tmp_path_factory.mktemp("shipped") / "biased"  # the reliance measured is stored in the run
+        shutil.copytree(shipped, copy, ignore=shutil.ignore_patterns(".lock", "reliance"))
+        return copy
     world = split("test")
     keep = np.sort(np.concatenate([np.flatnonzero(world.groups == g)[:2] for g in np.unique(world.groups)]))
     root = tmp_path_factory.mktemp("demo-run")
@@ -176,7 +184,13 @@ def test_report_in_the_browser(app, demo_run, tmp_path):
         table = page.locator(".tx-accuracy")
         assert table.is_hidden()
         page.locator(".tx-accuracy-section > summary").click()
-        assert table.is_visible() and "worst group" in page.locator(".tx-accuracy tr.tx-worst").inner_text()
+        assert (
+            table.is_visible()
+            and "worst group" in page.locator(".tx-accuracy tr.tx-worst[data-by='group']").inner_text()
+        )
+        # with the word's pseudo-groups (label x whether an image uses it), their worst marked too
+        worst_pseudo = page.locator(".tx-accuracy tr.tx-worst[data-by='pseudo-group']")
+        assert worst_pseudo.count() >= 1 and "worst pseudo-group" in worst_pseudo.first.inner_text()
 
         # Switch the grouping: the chart's rows are the groups.
         page.locator(".tx-by").select_option("group")
@@ -188,6 +202,47 @@ def test_report_in_the_browser(app, demo_run, tmp_path):
             timeout=WAIT,
         )
         assert {b["group"] for b in clickable_bars(page)} <= groups
+
+        # The errors view: the error words per label, only those whose interval is above zero.
+        page.locator(".tx-by").select_option("errors")
+        page.wait_for_function(
+            f"""() => [...document.querySelectorAll('{BARS}')].some((b) =>
+              (b.getAttribute('aria-label') || '').includes('difference'))""",
+            timeout=WAIT,
+        )
+        errors = run.error_words(by="label", top=12)
+        bars = clickable_bars(page)
+        assert bars and {b["word"] for b in bars} <= set(errors.loc[errors["difference_low"] > 0, "word"])
+        word = bars[0]["word"]
+        page.locator(BARS).nth(bars[0]["i"]).click()
+        card = page.locator(".tx-slice-card")
+        page.wait_for_function(
+            """(w) => (document.querySelector('.tx-slice-card .tx-slice-title')?.textContent || '')
+              .includes('“' + w + '”')""",
+            arg=word,
+            timeout=WAIT,
+        )
+        labels = set(run.images["label"].dropna())
+        assert page.locator(".tx-slice-table tr").count() == len(labels) + 1 and "gap" in card.inner_text()
+        assert card.locator("script, img, iframe").count() == 0  # text only
+        assert card.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1")  # nothing cut off in the column
+
+        # "use as pseudo-groups": the command and the Python that mitigate with the word.
+        card.locator(".tx-use-groups").click()
+        command = card.locator(".tx-mitigate-command")
+        assert command.is_visible() and f"--words {word}" in command.inner_text()
+        assert "mitigate(" in card.locator(".tx-mitigate-python").inner_text()
+
+        # "measure reliance": its progress shows, Cancel stops it, the report keeps working.
+        card.locator(".tx-measure").click()
+        page.wait_for_selector(".tx-slice-card .tx-measure-cancel", timeout=WAIT)
+        assert card.locator(".tx-measure").is_disabled()
+        card.locator(".tx-measure-cancel").click()
+        page.wait_for_function(
+            "() => (document.querySelector('.tx-slice-card')?.textContent || '').includes('cancelled')",
+            timeout=WAIT,
+        )
+        assert card.locator(".tx-measure").is_enabled()
 
 
 def scroll_to_report(page) -> None:

@@ -1,5 +1,7 @@
 """DatasetReport on a small real run (tiny models): the Explorer with the stored explanation, another model refused."""
 
+import time
+
 import pytest
 import torch
 from runs_support import SETTINGS, image_folder, save_tiny_model
@@ -66,3 +68,59 @@ def test_a_model_that_is_not_the_runs_is_refused_in_the_widget(run, tiny_classif
     report.selected_image = report.shown[0]
     assert report.explorer is None and "model" in report.panel.stored["maps"]
     assert "not the run's" in report.error  # still said after other clicks
+
+
+def test_the_card_measures_reliance_in_the_background_cancellable_then_shows_it(
+    run, model, monkeypatch, tmp_path
+):
+    from texplain_widgets.runs import reliance as reliance_module
+
+    report = DatasetReport(run, model=model)
+    report._data.reliance_images = 3
+    used = run._query(
+        """SELECT w.word, count(*) AS n FROM words w JOIN images i ON w.image_id = i.id
+        WHERE w.sentences_with >= 0.25 * i.n_sentences GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"""
+    )
+    word = used["word"].iloc[0]
+    report.selected_word = word
+    card = report.slice_card
+    assert card is not None and card.reliance is None
+    assert (
+        report.panel.card["measure"] == "measure reliance"
+        and "up to 3 images" in report.panel.card["measure_title"]
+    )
+    assert report.panel.card["measure_note"] == ""
+
+    slow = reliance_module.measure
+
+    def measure(*args, **kwargs):  # each image waits a little: cancelled after the first
+        time.sleep(0.3)
+        return slow(*args, **kwargs)
+
+    monkeypatch.setattr(reliance_module, "measure", measure)
+    future = report.measure_reliance()
+    assert not future.done() and report.reliance_status["state"] == "running"  # the report works meanwhile
+    report.page = 0
+    report.selected_word = word
+    while report.reliance_status.get("done", 0) < 1 and not future.done():
+        time.sleep(0.05)
+    report.panel._handle_custom_msg({"action": "cancel"}, [])  # the card's Cancel button
+    report.wait(120)
+    status = report.reliance_status
+    assert status["state"] == "cancelled" and status["word"] == word and 1 <= status["done"] < status["total"]
+    partial = report.slice_card.reliance
+    assert partial is not None and partial["n"] <= status["done"]  # what was measured is stored and shown
+
+    report.panel._handle_custom_msg({"action": "measure"}, [])  # the button: resumes
+    report.wait(120)
+    assert report.reliance_status["state"] == "done"
+    stored = reliance_module.stored_reliance(run, word)
+    assert stored.path.parent == run.directory / "reliance" and len(stored.images) == min(3, card.n_images)
+    assert report.slice_card.reliance == stored.summary and report.panel.card["reliance"].startswith(
+        "Reliance ("
+    )
+    again = DatasetReport(run)  # another report, without a model: reads it back, no button
+    again.selected_word = word
+    assert again.slice_card.reliance == stored.summary and again.panel.card["measure"] == ""
+    report.close()
+    again.close()

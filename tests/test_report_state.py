@@ -171,3 +171,45 @@ def test_widget_by_changed_keeps_the_word_page_and_image(report):
     report.selected_word = "lake"  # the image stays open, the new word marked in its sentences
     assert report.panel.stored["id"] == stored["id"] and report.selected_image == stored["id"]
     in_step(report)
+
+
+# -- the errors view, the slice card and the pseudo-groups, as state -------------------------
+
+
+def test_errors_view_and_the_card_of_its_top_word(data):
+    state = transition(ReportState(selected_word="water"), "by", "errors", data)
+    assert state.by == "errors" and state.selected_word == "water"
+    view = derive_view(state, data)
+    top = {}
+    for row in view.chart_words:
+        top.setdefault(row["group"], row["word"])
+    assert top["landbird"] in ("water", "lake") and top["waterbird"] in ("grass", "tree")  # the shortcut
+    card = view.slice_card
+    assert card.word == "water" and view.card["word"] == "water" and card.n_images == 12
+    rows = {r["label"]: r for r in card.labels}
+    assert (rows["landbird"]["n"], rows["landbird"]["correct"]) == (6, 0)  # landbirds on water: all wrong
+    assert (rows["waterbird"]["n"], rows["waterbird"]["correct"]) == (6, 6)
+    assert rows["landbird"]["gap"] == pytest.approx(1.0) and rows["landbird"]["gap_low"] > 0
+
+
+def test_group_words_add_the_pseudo_groups_and_mark_the_worst(data):
+    state = transition(ReportState(selected_word="water"), "group_words", ["Lake", "", "lake"], data)
+    assert state.group_words == ("lake",)
+    view = derive_view(state, data)
+    assert view.group_words == ["lake"] and view.slice_card.words == ("water", "lake")
+    pseudo = [r for r in view.accuracy if r["by"] == "pseudo-group"]
+    worst = [r["name"] for r in pseudo if r["worst"]]
+    assert set(worst) == {"landbird/water+lake", "waterbird/(none)"}  # the true worst groups, 0% each
+    assert sum(r["n"] for r in pseudo) == 24
+    assert not any(r["by"] == "pseudo-group" for r in derive_view(ReportState(), data).accuracy)
+
+
+def test_widget_group_words_and_the_card_in_step(report):
+    report.selected_word = "water"
+    report.group_words = ["lake"]
+    in_step(report)
+    assert report.panel.card == {**report.panel.card, "word": "water", "words": ["water", "lake"]}
+    assert any(r["by"] == "pseudo-group" and r["worst"] for r in report.panel.accuracy)
+    report.by = "errors"
+    in_step(report)
+    assert report.slice_card.word == "water" and report.group_words == ["lake"]

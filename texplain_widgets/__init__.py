@@ -42,6 +42,7 @@ _LAZY = {
     "WordChart": "widgets.word_chart",
     "Dashboard": "widgets.dashboard",
     "DatasetReport": "widgets.report",
+    "SliceCard": "widgets.slice_card",
     "ExplanationSet": "runs.explanation_set",
     "explain_dataset": "runs.engine",
     "mitigate": "mitigation",

@@ -1,11 +1,14 @@
-// The DatasetReport's own view: the word search and grouping switch, the paged image grid of the
-// selected word, the selected image's stored explanation, and, in sections that open on demand,
-// accuracy per group and the compared runs' words.
+// The DatasetReport's own view: the word search and grouping switch, the selected word's slice
+// card (its slices' accuracy, reliance with a button that measures it, the command that uses its
+// words as pseudo-groups), the paged image grid of the selected word, the selected image's stored
+// explanation, and, in sections that open on demand, accuracy per group (and pseudo-group) and
+// the compared runs' words.
 //
 // State lives in the model (synced with texplain_widgets.widgets.report_panel.ReportPanel): the
 // kernel sends one page of records and JPEG thumbnails (binary buffers); this view renders them
-// and writes back `by`, `search`, `selected_word`, `page` and `selected_image`. Every text from
-// the kernel reaches the page as a text node.
+// and writes back `by`, `search`, `selected_word`, `page` and `selected_image`, and sends
+// {action: "measure" | "cancel"} for the card's reliance. Every text from the kernel reaches the
+// page as a text node.
 //
 // Inside a DatasetReport (.tx-report-layout) the root takes no box of its own: its parts (head,
 // bar, images, hint, stored, more) are placed by report.css's grid beside the word chart and the
@@ -48,6 +51,40 @@ export interface Stored {
   maps?: string;
 }
 
+export interface SliceRow {
+  label: string;
+  n: string;
+  n_outside?: string;
+  inside: string;
+  outside: string;
+  gap: string;
+}
+
+export interface SliceCard {
+  word?: string;
+  title?: string;
+  lines?: string[];
+  rows?: SliceRow[];
+  pairs?: string[];
+  searching?: boolean;
+  reliance?: string;
+  pseudo_groups?: string;
+  words?: string[];
+  command?: string;
+  python?: string;
+  measure?: string;
+  measure_title?: string;
+  measure_note?: string;
+}
+
+export interface RelianceStatus {
+  state?: string;
+  word?: string;
+  done?: number;
+  total?: number;
+  message?: string;
+}
+
 export interface CompareRow {
   group: string;
   word: string;
@@ -74,12 +111,20 @@ export interface ReportModel {
   thumbnails: Bytes[];
   selected_image: number;
   stored: Stored;
+  card: SliceCard;
+  reliance_status: RelianceStatus;
   compare: CompareRow[];
   compare_names: string[];
   [key: string]: unknown;
 }
 
-const BY_LABELS: Record<string, string> = { predicted: "predicted class", label: "true label", group: "group" };
+const BY_LABELS: Record<string, string> = {
+  predicted: "predicted class",
+  label: "true label",
+  group: "group",
+  errors: "errors per label",
+};
+const ACCURACY_BY: Record<string, string> = { group: "group", "pseudo-group": "pseudo-group" };
 
 export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "el">): () => void {
   const { on, commit, dispose } = binding(model);
@@ -115,9 +160,10 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
   const compareSummary = h("summary", {});
   const accuracySection = h("details", { class: "tx-section tx-accuracy-section" }, accuracySummary, accuracy);
   const compareSection = h("details", { class: "tx-section tx-compare-section" }, compareSummary, compare);
+  const card = h("div", { class: "tx-slice-card", "aria-label": "the word's slice card" });
   const head = h("div", { class: "tx-report-head" }, title, error, note);
   const more = h("div", { class: "tx-report-more" }, accuracySection, compareSection);
-  const root = h("div", { class: "tx-report" }, head, controls, images, hint, stored, more);
+  const root = h("div", { class: "tx-report" }, head, controls, card, images, hint, stored, more);
   el.append(root);
 
   on(["title"], () => {
@@ -136,16 +182,16 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
     const rows = model.get("accuracy") ?? [];
     accuracy.hidden = accuracySection.hidden = rows.length === 0;
     const all = rows.find((row) => row.by === "all");
-    const worst = rows.find((row) => row.worst);
+    const worst = Object.keys(ACCURACY_BY).map((by) => rows.find((row) => row.worst && row.by === by));
     accuracySummary.textContent = [
       all ? `Accuracy: ${percent(all.accuracy, 1)} of ${all.n} images` : "Accuracy",
-      worst ? `worst group ${worst.name}: ${percent(worst.accuracy, 1)}` : "",
+      ...worst.map((row) => (row ? `worst ${ACCURACY_BY[row.by]} ${row.name}: ${percent(row.accuracy, 1)}` : "")),
     ]
       .filter(Boolean)
       .join("; ");
     const head = h("tr", {}, h("th", {}, ""), h("th", {}, "images"), h("th", {}, "accuracy"));
     accuracy.replaceChildren(
-      h("caption", {}, "Accuracy overall, per class and per group"),
+      h("caption", {}, "Accuracy overall, per class, per group and per pseudo-group (label × the card's words)"),
       head,
       ...rows.map((row) =>
         h(
@@ -153,7 +199,7 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
           { class: row.worst ? "tx-worst" : "", "data-by": row.by },
           h("th", { scope: "row" }, row.by === "all" ? "all images" : `${row.by}: ${row.name}`),
           h("td", {}, `${row.n}`),
-          h("td", {}, percent(row.accuracy, 1) + (row.worst ? " ⚠ worst group" : "")),
+          h("td", {}, percent(row.accuracy, 1) + (row.worst ? ` ⚠ worst ${ACCURACY_BY[row.by] ?? "group"}` : "")),
         ),
       ),
     );
@@ -252,6 +298,65 @@ export function render({ model, el }: Pick<RenderProps<ReportModel>, "model" | "
       h("ol", { class: "tx-stored-sentences" }, ...(s.sentences ?? []).map((sentence) => h("li", {}, highlighted(sentence)))),
       ...(s.maps ? [h("div", { class: "tx-note tx-maps-note" }, s.maps)] : []),
     );
+  });
+
+  let showMitigation = false;
+  on(["card", "reliance_status"], () => {
+    const c = model.get("card") ?? {};
+    card.hidden = !c.word;
+    if (!c.word) return void card.replaceChildren();
+    const status = model.get("reliance_status") ?? {};
+    const running = status.state === "running";
+    // Accuracy per label with the word and without, 95% intervals; the gap (without minus with).
+    const table = h(
+      "table",
+      { class: "tx-slice-table", title: (c.lines ?? []).join("\n") },
+      h("tr", {}, h("th", {}, "label (n)"), h("th", { title: "accuracy of the images with the word (95% interval)" }, "% right with"), h("th", { title: "accuracy of the label's other images (95% interval)" }, "without"), h("th", { title: "accuracy without minus with, in percentage points" }, "gap")),
+      ...(c.rows ?? []).map((row) =>
+        h("tr", {}, h("th", { scope: "row" }, `${row.label} (${row.n})`), h("td", {}, row.inside), h("td", { title: `of ${row.n_outside ?? ""}` }, row.outside), h("td", {}, row.gap)),
+      ),
+    );
+    const parts: (Node | string)[] = [h("div", { class: "tx-slice-title", title: (c.lines ?? [])[0] ?? "" }, c.title ?? c.word), table];
+    const pairs = c.pairs ?? [];
+    if (c.searching) parts.push(h("div", { class: "tx-note tx-slice-pairs" }, "searching the two-word slices…"));
+    else if (pairs.length) {
+      const summary = h("summary", {}, `${pairs.length} two-word slice${pairs.length === 1 ? "" : "s"} with it`);
+      parts.push(h("details", { class: "tx-slice-pairs" }, summary, h("ul", {}, ...pairs.map((line) => h("li", {}, line)))));
+    }
+    const actions = h("div", { class: "tx-slice-actions" }, h("span", { class: "tx-slice-reliance" }, c.reliance ?? ""));
+    if (c.measure) {
+      const measure = h("button", { type: "button", class: "tx-measure", title: c.measure_title ?? "" }, c.measure);
+      measure.disabled = running;
+      measure.addEventListener("click", () => model.send({ action: "measure" }));
+      actions.append(measure);
+      if (running) {
+        const cancel = h("button", { type: "button", class: "tx-measure-cancel" }, "Cancel");
+        cancel.addEventListener("click", () => model.send({ action: "cancel" }));
+        const progress = h("progress", { class: "tx-measure-progress", max: Math.max(1, status.total ?? 0), value: status.done ?? 0 });
+        actions.append(cancel, progress, h("span", {}, `${status.done ?? 0} of ${status.total || "?"} images (“${status.word ?? ""}”)`));
+      } else if (status.state && status.state !== "done" && status.word) {
+        actions.append(h("span", { class: "tx-note" }, `reliance on “${status.word}” ${status.state}${status.message ? ": " + status.message : ""}`));
+      }
+    }
+    const toggle = h("button", { type: "button", class: "tx-use-groups", "aria-expanded": showMitigation ? "true" : "false" }, "use as pseudo-groups");
+    const mitigation = h(
+      "div",
+      { class: "tx-slice-mitigation" },
+      h("div", {}, c.pseudo_groups ?? ""),
+      h("pre", { class: "tx-mitigate-command" }, c.command ?? ""),
+      h("pre", { class: "tx-mitigate-python" }, c.python ?? ""),
+    );
+    mitigation.hidden = !showMitigation;
+    toggle.addEventListener("click", () => {
+      showMitigation = !showMitigation;
+      mitigation.hidden = !showMitigation;
+      toggle.setAttribute("aria-expanded", showMitigation ? "true" : "false");
+    });
+    actions.append(toggle);
+    parts.push(actions);
+    if (c.measure_note) parts.push(h("div", { class: "tx-note tx-measure-note" }, c.measure_note));
+    parts.push(mitigation);
+    card.replaceChildren(...parts);
   });
 
   on(["compare", "compare_names"], () => {

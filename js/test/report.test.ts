@@ -32,6 +32,8 @@ function state(changes: Partial<ReportModel> = {}): ReportModel {
     thumbnails: [JPEG, JPEG, JPEG],
     selected_image: -1,
     stored: {},
+    card: {},
+    reliance_status: {},
     compare: [],
     compare_names: [],
     ...changes,
@@ -169,6 +171,72 @@ describe("DatasetReport view", () => {
     expect(compare.querySelector("summary")?.textContent).toBe("Words whose share differs: biased vs balanced, in 1 group");
     model.update({ accuracy: [] });
     expect(accuracy.hidden).toBe(true);
+  });
+
+  it("shows the slice card as text, measures reliance with progress and cancel, and the mitigation on demand", () => {
+    const card = {
+      word: "grass",
+      title: "“grass”: 200 images use it",
+      lines: ["“grass”: 200 images use it (in ≥ 25% of their sentences)"],
+      rows: [{ label: XSS, n: "100", inside: "5 [2–11]", outside: "100 [96–100]", gap: "+95% [+88, +98]" }],
+      pairs: ["balloon, field + grass: right 0% of 28, gap +61% [+47, +70]"],
+      reliance: "Reliance: not measured for this run.",
+      pseudo_groups: "Pseudo-groups by grass: worst kite/(none), 2% of 100 right",
+      words: ["grass"],
+      command: "texplain mitigate --words grass " + XSS,
+      python: "mitigate(model, 'demo', words=['grass'])",
+      measure: "measure reliance",
+      measure_note: "",
+    };
+    const { el, model } = mount();
+    const root = el.querySelector<HTMLElement>(".tx-slice-card") as HTMLElement;
+    expect(root.hidden).toBe(true); // no card
+    model.update({ card });
+    expect(root.hidden).toBe(false);
+    expect(root.querySelector(".tx-slice-title")?.textContent).toContain("200 images");
+    expect(root.querySelector(".tx-slice-table tr:nth-child(2) th")?.textContent).toBe(`${XSS} (100)`); // text, not markup
+    expect(root.querySelectorAll("img")).toHaveLength(0);
+    expect(root.querySelector(".tx-slice-pairs summary")?.textContent).toBe("1 two-word slice with it");
+    expect(root.querySelector(".tx-slice-pairs li")?.textContent).toContain("field + grass");
+    expect(root.querySelector(".tx-slice-reliance")?.textContent).toContain("not measured");
+    model.update({ card: { ...card, pairs: [], searching: true } });
+    expect(root.querySelector(".tx-slice-pairs")?.textContent).toBe("searching the two-word slices…");
+    model.update({ card });
+    root.querySelector<HTMLButtonElement>(".tx-measure")?.click();
+    expect(model.sent).toEqual([{ action: "measure" }]);
+    model.update({ reliance_status: { state: "running", word: "grass", done: 3, total: 24 } });
+    expect(root.querySelector<HTMLButtonElement>(".tx-measure")?.disabled).toBe(true);
+    expect(root.querySelector<HTMLProgressElement>(".tx-measure-progress")?.value).toBe(3);
+    root.querySelector<HTMLButtonElement>(".tx-measure-cancel")?.click();
+    expect(model.sent.at(-1)).toEqual({ action: "cancel" });
+    model.update({ reliance_status: { state: "cancelled", word: "grass", done: 3, total: 24 } });
+    expect(root.querySelector(".tx-measure-cancel")).toBeNull();
+    expect(root.textContent).toContain("reliance on “grass” cancelled");
+    const mitigation = root.querySelector<HTMLElement>(".tx-slice-mitigation") as HTMLElement;
+    expect(mitigation.hidden).toBe(true);
+    root.querySelector<HTMLButtonElement>(".tx-use-groups")?.click();
+    expect(root.querySelector<HTMLElement>(".tx-slice-mitigation")?.hidden).toBe(false);
+    expect(root.querySelector(".tx-mitigate-command")?.textContent).toBe(card.command);
+    expect(root.querySelector(".tx-mitigate-python")?.textContent).toContain("words=['grass']");
+    model.update({ card: { ...card, measure: "", measure_note: "Reliance needs the run's model" } });
+    expect(root.querySelector(".tx-measure")).toBeNull();
+    expect(root.querySelector(".tx-measure-note")?.textContent).toContain("model");
+    expect(root.querySelector<HTMLElement>(".tx-slice-mitigation")?.hidden).toBe(false); // stays open
+  });
+
+  it("marks the worst pseudo-group beside the worst group", () => {
+    const { el } = mount({
+      accuracy: [
+        { by: "all", name: "all", n: 400, correct: 300, accuracy: 0.75, worst: false },
+        { by: "group", name: "kite/brick", n: 100, correct: 2, accuracy: 0.02, worst: true },
+        { by: "pseudo-group", name: "kite/(none)", n: 100, correct: 2, accuracy: 0.02, worst: true },
+      ],
+    });
+    const worst = [...el.querySelectorAll(".tx-accuracy tr.tx-worst")].map((row) => row.textContent);
+    expect(worst).toEqual(["group: kite/brick1002.0% ⚠ worst group", "pseudo-group: kite/(none)1002.0% ⚠ worst pseudo-group"]);
+    expect(el.querySelector(".tx-accuracy-section summary")?.textContent).toBe(
+      "Accuracy: 75.0% of 400 images; worst group kite/brick: 2.0%; worst pseudo-group kite/(none): 2.0%",
+    );
   });
 
   it("says where the selected image will show until one is selected", () => {

@@ -45,11 +45,12 @@ def check_use(min_share: float, min_images: int) -> None:
         raise InputError(f"min_images must be a whole number of images, 1 or more, not {min_images}")
 
 
-def labelled(run) -> None:
-    """Refuse a run without images or labels: wrong and right need a true label."""
+def labelled(run, counts: pd.DataFrame | None = None) -> None:
+    """Refuse a run without images or labels: wrong and right need a true label (``counts``:
+    :func:`image_counts`, if read; else the run's image table)."""
     if not len(run):
         raise InputError(f"{run.directory} holds no explained images yet")
-    if run.images["label"].isna().all():
+    if (run.images["label"] if counts is None else counts["label"]).isna().all():
         raise InputError(
             f"{run.directory}: the run's images have no labels, so no errors (run it with labels: "
             "a folder of class subfolders, a CSV with a label column, or --labels CSV)"
@@ -70,6 +71,15 @@ def labelled_images(run) -> pd.DataFrame:
     )
 
 
+def image_counts(run) -> pd.DataFrame:
+    """Per (label, class name, predicted class) the run's images (``n``) and their sentences: one
+    small DuckDB scan of the image table, so that a freshly opened run needs no pandas copy of it."""
+    return run._query(
+        f"""SELECT label, class_name, {PREDICTED} AS predicted, count(*) AS n,
+               sum(n_sentences)::BIGINT AS n_sentences FROM images GROUP BY ALL"""
+    )
+
+
 def error_words(
     run,
     by: str = "label",
@@ -83,10 +93,12 @@ def error_words(
     if by not in KEYS:
         raise InputError(f"by must be 'label' (errors within each true label) or 'predicted', not {by!r}")
     check_use(min_share, min_images)
-    labelled(run)
+    images = image_counts(run)
+    labelled(run, images)
     use = word_use(run, min_share)
-    if "_class_words" not in run.__dict__:  # from the same scan, for the run's later calls too
-        run.__dict__["_class_words"] = frozenset(class_words(run, use))
+    if "_class_words" not in run.__dict__:  # from the same scans, for the run's later calls too
+        names = set(images["label"].dropna()) | set(images["class_name"].dropna())
+        run.__dict__["_class_words"] = frozenset(class_words(run, use, names))
     use["group"] = use["label"] if by == "label" else use["predicted"]
     use["wrong"] = use["label"] != use["predicted"]
     use["n_wrong_with"] = use["n_use"].where(use["wrong"], 0)
@@ -95,14 +107,14 @@ def error_words(
     columns = ["n_wrong_with", "n_right_with", "wrong_sentences_with"]
     counts = use.groupby(["group", "word"], as_index=False, sort=False)[columns].sum()
     counts = counts[counts["n_wrong_with"] + counts["n_right_with"] >= min_images]
-    images = labelled_images(run)
+    images = images[images["label"].notna()]
     wrong = images["predicted"] != images["label"]
     key = images["label"] if by == "label" else images["predicted"]
     totals = (
         pd.DataFrame(
             {
-                "n_wrong": wrong.groupby(key).sum(),
-                "n_right": (~wrong).groupby(key).sum(),
+                "n_wrong": images["n"].where(wrong, 0).groupby(key).sum(),
+                "n_right": images["n"].where(~wrong, 0).groupby(key).sum(),
                 "wrong_sentences": images["n_sentences"].where(wrong, 0).groupby(key).sum(),
             }
         )
@@ -150,7 +162,7 @@ def word_use(run, min_share: float) -> pd.DataFrame:
     )
 
 
-def class_words(run, use: pd.DataFrame | None = None) -> set[str]:
+def class_words(run, use: pd.DataFrame | None = None, names: set[str] | None = None) -> set[str]:
     """Words that name a class, or that the run uses for one class whatever the classifier gets right.
 
     A lemma of a word of a class name (labels and predicted class names), or a word among the
@@ -161,12 +173,14 @@ def class_words(run, use: pd.DataFrame | None = None) -> set[str]:
     classifier that took a shortcut has the shortcut among them (the biased demo's predicted
     kites: grass, lawn, field), while a true label's words, on a set where the shortcut does not
     follow the label, leave it out. On a set where it follows the label as in training, the
-    shortcut's words are marked too: look before hiding them. ``use``: :func:`word_use`'s table.
+    shortcut's words are marked too: look before hiding them. ``use``: :func:`word_use`'s table;
+    ``names``: the labels and class names, if known.
     """
     from ..words.ranking import rank_counts
 
-    images = run.images
-    names = set(images["label"].dropna()) | set(images["class_name"].dropna())
+    if names is None:
+        images = run.images
+        names = set(images["label"].dropna().unique()) | set(images["class_name"].dropna().unique())
     found = {word for name in names for word in sentence_words(str(name).replace("_", " "))}
     use = word_use(run, MIN_SHARE) if use is None else use
     strong = []

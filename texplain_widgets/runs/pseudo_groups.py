@@ -35,7 +35,7 @@ def pseudo_groups(run, words: list[str], *, min_share: float) -> pd.Series:
     order = {word: k for k, word in enumerate(dict.fromkeys(words))}
     by_image = used.groupby("image_id")["word"].agg(lambda w: "+".join(sorted(set(w), key=order.get)))
     images = run.images.set_index("id")
-    found = images.index.to_series().map(by_image).fillna(NONE)
+    found = images.index.to_series().map(by_image).astype(object).fillna(NONE)  # none: a float Series
     groups = images["label"] + "/" + found
     return groups.rename("pseudo_group").rename_axis("id")
 

@@ -121,8 +121,10 @@ def reliance(
     batch_size: int = 8,
     progress: bool = True,
     cancel=None,
+    on_progress=None,
 ) -> Reliance:
-    """Measure (or read back) the reliance of ``model`` on ``word`` over the run's images."""
+    """Measure (or read back) the reliance of ``model`` on ``word`` over the run's images;
+    ``on_progress(done, total)`` is called after each image measured (a widget's progress)."""
     from .models import describe_model, load_model
 
     check_settings(q, fill, trials, region)
@@ -148,6 +150,8 @@ def reliance(
         for row in _measure_all(run, model, lemma, todo, settings, timings, progress, cancel):
             rows.append(pd.DataFrame([row]))
             done += 1
+            if on_progress is not None:
+                on_progress(done, len(todo))
             if done % batch_size == 0:
                 _save(path, rows, settings)
     except (Cancelled, KeyboardInterrupt):
@@ -248,15 +252,33 @@ def _image_ids(run, lemma: str, images, min_share: float, max_images, seed: int)
     return [int(i) for i in ids]
 
 
-def _store_path(run, lemma: str, key: dict) -> Path:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+def stored_reliance(run, lemma: str) -> Reliance | None:
+    """The reliance on ``lemma`` measured for the run and stored (the latest written, when
+    several settings were measured), read back without a model; None when none is stored."""
+    import pyarrow.parquet as pq
+
+    found = sorted(_store_folder(run).glob(f"{lemma}-*.parquet"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        return None
+    path = found[-1]
+    metadata = pq.read_schema(path).metadata or {}
+    settings = json.loads(metadata.get(b"texplain.reliance", b"{}"))
+    return Reliance(lemma, settings, pd.read_parquet(path).sort_values("id", ignore_index=True), path)
+
+
+def _store_folder(run) -> Path:
     directory = Path(run.directory)
     if not os.access(directory, os.W_OK):
         from ..model.language import cache_root
 
         where = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
-        return cache_root() / "reliance" / where / f"{lemma}-{digest}.parquet"
-    return directory / "reliance" / f"{lemma}-{digest}.parquet"
+        return cache_root() / "reliance" / where
+    return directory / "reliance"
+
+
+def _store_path(run, lemma: str, key: dict) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    return _store_folder(run) / f"{lemma}-{digest}.parquet"
 
 
 def _save(path: Path, rows: list[pd.DataFrame], settings: dict) -> None:

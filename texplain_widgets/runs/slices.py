@@ -59,6 +59,16 @@ def one_slice(run, words: list[str], *, min_share: float) -> pd.DataFrame:
     return _with_statistics(counts, totals).sort_values("label", ignore_index=True)
 
 
+def slice_of(run, members: pd.DataFrame, words: list[str]) -> pd.DataFrame:
+    """:func:`one_slice`'s table from the slice's images when they are known already
+    (``members``: label and correct, one row per image using every word), without a query."""
+    counts = members.groupby("label").agg(n=("correct", "size"), correct=("correct", "sum")).reset_index()
+    totals = _label_totals(run)
+    counts = totals[["label"]].merge(counts, on="label", how="left").fillna({"n": 0, "correct": 0})
+    counts["slice"], counts["n_words"] = JOIN.join(dict.fromkeys(words)), len(set(words))
+    return _with_statistics(counts, totals).sort_values("label", ignore_index=True)
+
+
 def search(run, words: list[str], *, min_share: float, min_images: int, pairs: bool = True) -> pd.DataFrame:
     """The one- and two-word slices over ``words``, per label, those of ``min_images`` or more."""
     check_use(min_share, min_images)

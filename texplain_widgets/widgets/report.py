@@ -20,8 +20,15 @@ its maps) beside them; the accuracy table and the comparison in sections that op
 on a narrow page, one column. The CSS grid of ``js/src/report.css`` places the parts (the
 panel's parts too: its element takes no box of its own there).
 
-Readable and settable from Python: ``by``, ``selected_word``, ``selected_image`` (an image id),
-``page`` and ``shown`` (the ids the grid shows, in order; set it to show other images). These
+Readable and settable from Python: ``by`` (``"errors"``: the error words per true label),
+``selected_word``, ``selected_image`` (an image id), ``page``, ``shown`` (the ids the grid shows,
+in order; set it to show other images) and ``group_words`` (words that split the labels into
+pseudo-groups with the selected word's; the worst is marked in the accuracy table). Readable:
+``slice_card`` (the selected word's :class:`~.slice_card.SliceCard`, None for none) and
+``reliance_status``; :meth:`measure_reliance` (the card's button, with the run's model) measures
+the word's reliance on the classifier's worker thread, with progress, cancellable
+(:meth:`cancel_reliance`), the report working meanwhile (the Explorer's maps wait their turn on
+that thread); the card shows it when done. These
 traits are the report's one state: any change of one, from Python or a click, goes through
 :func:`~.report_view.transition` and :func:`~.report_view.derive_view`, and the derived view is
 written out to the traits, the panel and the chart (see :mod:`.report_view`).
@@ -30,16 +37,22 @@ written out to the traits, the panel and the chart (see :mod:`.report_view`).
 from __future__ import annotations
 
 import logging
+import os
+import threading
+from concurrent.futures import Future
+from dataclasses import replace
 
 import ipywidgets as widgets
 import pandas as pd
 import traitlets as t
 
 from ..errors import TExplainError
+from ..runs.explanation_set import ExplanationSet
 from . import report_queries as q
 from .report_chart import RankedChart
 from .report_panel import BY, ReportPanel
 from .report_view import STATE, ReportData, ReportState, ReportView, derive_view, transition
+from .slice_card import RELIANCE_NEEDS_A_MODEL, SliceCard
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +68,8 @@ class DatasetReport(widgets.Box):
     selected_image = t.Int(-1)
     page = t.Int(0)
     shown = t.List(t.Int())
+    group_words = t.List(t.Unicode())
+    reliance_status = t.Dict()
     error = t.Unicode("")
     note = t.Unicode("")
 
@@ -82,9 +97,15 @@ class DatasetReport(widgets.Box):
         self._state = ReportState()
         self._view: ReportView | None = None  # None until a run is open: changes do nothing
         self._explored = -1  # the image the Explorer shows
+        self._reliance = None  # the Generations measuring reliance (made on the first click)
+        self._measured: Future | None = None
+        self._lock = threading.RLock()  # one change of the state at a time: the reliance ends on the worker
         super().__init__([self.chart, self.panel])  # laid out by js/src/report.css (.tx-report-layout)
         self.add_class("tx-report-layout")
-        self._links = [t.dlink((self, name), (self.panel, name)) for name in ("error", "note")]
+        self._links = [
+            t.dlink((self, name), (self.panel, name)) for name in ("error", "note", "reliance_status")
+        ]
+        self.panel.on_msg(self._on_message)
         self.panel.observe(self._on_click, CLICKED)
         self.chart.observe(self._on_click, "selected_word")
         try:
@@ -95,6 +116,7 @@ class DatasetReport(widgets.Box):
         data = ReportData(self.run, top=top, page_size=page_size, thumb_size=thumb_size)
         self._open(data, model, compare)
         self.panel.observe(self._on_search, "search")
+        data.on_pairs = self._on_pairs
         self._data = data
         self._show(ReportState())
 
@@ -107,10 +129,74 @@ class DatasetReport(widgets.Box):
             return pd.DataFrame(columns=["id"])
         return self._view.frame.drop(columns=["path"], errors="ignore").reset_index(drop=True)
 
+    @property
+    def slice_card(self) -> SliceCard | None:
+        """The selected word's slice card (None: no word, or a run without labels)."""
+        return None if self._view is None else self._view.slice_card
+
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the Explorer's maps asked for so far are done (nothing to wait for without a model)."""
+        """Block until the Explorer's maps, the reliance and the two-word slices asked for so far
+        are done (the card then shows them)."""
+        if self._data is not None and self._data._pairs is not None:
+            self._data._pairs.result(timeout)
+            self._on_pairs()
+        if self._measured is not None:
+            self._measured.result(timeout)
         if self.explorer is not None:
             self.explorer.wait(timeout)
+
+    def measure_reliance(self) -> Future | None:
+        """Measure the reliance on the selected word (up to ``RELIANCE_IMAGES`` images of its slice,
+        stored in the run and resumed) in the background, as the card's button does; the card
+        shows it when done. None (and ``error`` says why) without the run's model or a card."""
+        from .generations import Generations
+        from .worker import worker_for
+
+        if self.model is None or self.slice_card is None:
+            problem = (
+                RELIANCE_NEEDS_A_MODEL if self.model is None else "select a word with a slice card first"
+            )
+            if self._view is not None:
+                self._show(replace(self._state, problem=problem))  # said until the next change
+            return None
+        word, model, run, images = self.slice_card.word, self.model, self.run, self._data.reliance_images
+        if self._reliance is None:
+            worker = worker_for(model.classifier)
+            self._reliance = Generations(lambda function, *args: worker.submit(function, *args))
+
+        def measure(batch, cancelled):  # on the worker thread: its own DuckDB connection
+            own = ExplanationSet.open(run.directory)
+            return own.reliance(
+                word, model, max_images=images, progress=False, cancel=cancelled, on_progress=batch
+            )
+
+        def on_batch(done: int, total: int) -> None:
+            self.reliance_status = {
+                "state": "running",
+                "word": word,
+                "done": done,
+                "total": total,
+                "message": "",
+            }
+
+        def on_end(status: str, result) -> None:
+            message = str(result) if status == "error" else ""
+            done = dict(self.reliance_status)
+            self.reliance_status = done | {"state": status, "word": word, "message": message}
+            with self._lock:
+                self._data.measured(word)
+                self._show(self._state)  # the card reads the stored reliance again
+
+        def on_start() -> None:
+            self.reliance_status = {"state": "running", "word": word, "done": 0, "total": 0, "message": ""}
+
+        self._measured = self._reliance.start(measure, on_batch=on_batch, on_end=on_end, on_start=on_start)
+        return self._measured
+
+    def cancel_reliance(self) -> None:
+        """Stop measuring after the current image (what was measured is stored)."""
+        if self._reliance is not None:
+            self._reliance.cancel()
 
     def snapshot(self):
         """The shown state as a static PNG (an IPython Image: it shows on GitHub and nbviewer)."""
@@ -138,6 +224,8 @@ class DatasetReport(widgets.Box):
         for link in self._links:
             link.unlink()
         self.panel.unobserve(self._on_click, CLICKED)
+        if self._reliance is not None:
+            self._reliance.close()
         self.chart.unobserve(self._on_click, "selected_word")
         for child in (self.chart, self.panel, self.explorer):
             if child is not None:
@@ -152,19 +240,15 @@ class DatasetReport(widgets.Box):
         self.panel.title = f"{run.directory.name}: {len(run)} images"
         if not run.manifest.get("complete"):
             data.notes.append(f"The run is incomplete: {run.summary()}.")
-        if "label" in data.by_options:
-            table = run.accuracy()
-            self.panel.accuracy = [
-                {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-                for row in table.to_dict("records")
-            ]
-        elif len(run.images):
+        if "label" not in data.by_options and len(run.images):
             data.notes.append("The run has no labels: no accuracy, and words by predicted class only.")
         if model is not None:
             data.errors += self._set_model(model)
         if compare is not None:
             data.errors += self._set_compare(compare)
         data.has_model = self.model is not None
+        if data.has_model and isinstance(model, (str, os.PathLike)):
+            data.model_name = os.fspath(model)
 
     def _set_model(self, model) -> list[str]:
         from ..runs.models import load_model
@@ -203,11 +287,26 @@ class DatasetReport(widgets.Box):
         what the view shows already (the view being written out) changes nothing."""
         if self._view is None or change["new"] == getattr(self._view, change["name"]):
             return
-        self._show(transition(self._state, change["name"], change["new"], self._data))
+        with self._lock:
+            self._show(transition(self._state, change["name"], change["new"], self._data))
 
     def _on_click(self, change) -> None:
         """The panel's or the chart's view asks for a change of the state."""
         setattr(self, change["name"], change["new"])
+
+    def _on_pairs(self) -> None:
+        """The two-word slices were found (on the search's thread): the card shows them."""
+        with self._lock:
+            self._data.card.cache_clear()
+            if self._view is not None and self._view.card:
+                self._show(self._state)
+
+    def _on_message(self, _widget, content, _buffers) -> None:
+        action = content.get("action") if isinstance(content, dict) else None
+        if action == "measure":
+            self.measure_reliance()
+        elif action == "cancel":
+            self.cancel_reliance()
 
     def _on_search(self, change) -> None:
         self.panel.matches = self._data.index.search(change["new"])
@@ -224,6 +323,7 @@ class DatasetReport(widgets.Box):
         with self.panel.hold_sync():
             for name in ("by", "selected_word", "page", "selected_image", "n_pages", "items", "stored"):
                 setattr(self.panel, name, getattr(view, name))
+            self.panel.accuracy, self.panel.card = view.accuracy, view.card
             self.panel.n_with = len(view.frame)
             self.panel.thumbnails = view.thumbnails
         moved = before is None or (before.selected_image, before.selected_word) != (

@@ -14,7 +14,7 @@ import io
 
 import vl_convert as vlc
 
-from .report_chart import ranked_chart
+from .report_chart import CHART_WIDTH_EXPORT, chart_of
 
 TEXT = {"parse_math": False}  # a "$" in a name or sentence stays a "$"
 
@@ -33,7 +33,16 @@ def _marked(text: str, spans) -> str:
 
 def _chart_spec(report) -> dict | None:
     words = report.chart.words
-    return ranked_chart(words, report.selected_word).to_dict() if words else None
+    options = {"width": CHART_WIDTH_EXPORT, "hide_prior": False, "hide_class_words": False}
+    return chart_of(words, report.selected_word, **options).to_dict() if words else None
+
+
+def _card_lines(report) -> list[str]:
+    """The slice card as text lines ([] for none)."""
+    card = report.slice_card
+    if card is None:
+        return []
+    return [*card.lines(), *card.pair_lines(), card.reliance_line(), card.pseudo_group_line()]
 
 
 def _caption(item: dict) -> str:
@@ -137,7 +146,8 @@ mark {{ background: #ffe082; }} .error {{ color: #d32f2f; }} .note {{ color: #61
 <h2>{_esc(panel.title or "Dataset report")}</h2>
 {messages}{_accuracy_html(panel.accuracy)}
 <div class="row"><div><h3>Words by {_esc(report.by)}</h3>{chart}</div>
-<div>{_grid_html(report)}{_stored_html(report)}</div></div>
+<div>{"".join(f"<p>{_esc(line)}</p>" for line in _card_lines(report) if line)}
+{_grid_html(report)}{_stored_html(report)}</div></div>
 {_compare_html(report)}
 </body></html>
 """
@@ -195,13 +205,14 @@ def _text_lines(report) -> list[str]:
     if panel.accuracy:
         lines += [
             f"accuracy {'all' if r['by'] == 'all' else r['name']}: {r['accuracy']:.1%} of {r['n']}"
-            + (" (worst group)" if r["worst"] else "")
+            + (f" (worst {r['by']})" if r["worst"] else "")
             for r in panel.accuracy
         ]
     if report.selected_word:
         lines.append(
             f"{panel.n_with} images with “{report.selected_word}” (page {panel.page + 1} of {panel.n_pages})"
         )
+        lines += [line[:110] for line in _card_lines(report) if line]
     s = panel.stored
     if s:
         lines.append(f"{s['name']}: label {s['label']}, predicted {s['prediction']} ({s['probability']:.1%})")

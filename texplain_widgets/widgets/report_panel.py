@@ -4,8 +4,9 @@ The :class:`~.report.DatasetReport` fills them; those the view changes are marke
 
 - ``title``: the run (and the compared run); ``error``: what went wrong ("" when nothing);
   ``note``: a remark that is no error (no labels, a word no sentence uses, maps need a model);
-- ``accuracy``: rows ``{"by", "name", "n", "correct", "accuracy", "worst"}`` ([] without labels);
-- ``by``*: ``predicted``, ``label`` or ``group``; ``by_options``: those the run has;
+- ``accuracy``: rows ``{"by", "name", "n", "correct", "accuracy", "worst"}`` ([] without labels),
+  ``by`` "all", "class", "group" or "pseudo-group" (label x the card's words), the worst of each marked;
+- ``by``*: ``predicted``, ``label``, ``group`` or ``errors``; ``by_options``: those the run has;
 - ``search``*: the text typed in the word search; ``matches``: stored words that match it;
 - ``selected_word``*: the word whose images the grid shows ("" for none), ``n_with``: how many;
 - ``page``*, ``page_size``, ``n_pages``: the grid's pages; ``items``: the page's records
@@ -14,6 +15,11 @@ The :class:`~.report.DatasetReport` fills them; those the view changes are marke
 - ``selected_image``*: the id of the image opened beside the grid (-1: none); ``stored``: its
   stored explanation ``{"id", "name", "label", "group", "prediction", "probability",
   "sentences": [{"text", "spans"}], "words": [{"word", "count", "share"}]}`` ({} for none);
+- ``card``: the selected word's slice card ``{"word", "lines", "pairs", "reliance",
+  "pseudo_groups", "words", "command", "python", "measure", "measure_title", "measure_note"}``,
+  text only ({} for none; ``measure``: the reliance button's label, "" without a model); ``reliance_status``:
+  ``{"state": "running"|"done"|"cancelled"|"error", "word", "done", "total", "message"}`` ({} before
+  any); the view sends ``{"action": "measure"}`` or ``{"action": "cancel"}``;
 - ``compare``: rows ``{"group", "word", "share", "other_share", "difference", "z"}``,
   ``compare_names``: the two runs' names ([] when not comparing).
 """
@@ -25,7 +31,7 @@ import traitlets as t
 
 from .frontend import css, esm
 
-BY = ("predicted", "label", "group")
+BY = ("predicted", "label", "group", "errors")
 
 
 class ReportPanel(anywidget.AnyWidget):
@@ -51,5 +57,7 @@ class ReportPanel(anywidget.AnyWidget):
     thumbnails = t.List(t.Bytes()).tag(sync=True)
     selected_image = t.Int(-1).tag(sync=True)
     stored = t.Dict().tag(sync=True)
+    card = t.Dict().tag(sync=True)
+    reliance_status = t.Dict().tag(sync=True)
     compare = t.List(t.Dict()).tag(sync=True)
     compare_names = t.List(t.Unicode()).tag(sync=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -77,6 +78,34 @@ def ranked_words(run: ExplanationSet, by: str, top: int, min_z: float | None = N
             record["note"] = prior_note(record)
         records.append(record)
     return records
+
+
+def error_words(run: ExplanationSet, top: int) -> list[dict]:
+    """The ``top`` error words of each true label (``ExplanationSet.error_words``, by="label") as
+    records ``{"group", "word", "difference", "difference_low", "difference_high", "share_wrong",
+    "share_right", "n_wrong_with", "n_wrong", "n_right_with", "n_right", "q_value",
+    "class_word"}`` of plain Python types."""
+    table = run.error_words(by="label", top=top)
+    keys = ("difference", "difference_low", "difference_high", "share_wrong", "share_right", "q_value")
+    counts = ("n_wrong_with", "n_wrong", "n_right_with", "n_right")
+    return [
+        {"group": str(r["group"]), "word": str(r["word"])}
+        | {key: float(r[key]) for key in keys}
+        | {key: int(r[key]) for key in counts}
+        | {"class_word": bool(r["class_word"])}
+        for r in table.to_dict("records")
+    ]
+
+
+def accuracy_rows(run: ExplanationSet, groups=None) -> list[dict]:
+    """``run.accuracy(groups)`` as records of plain Python types (its warnings left to the table's caller)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = run.accuracy(groups=groups)
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in table.to_dict("records")
+    ]
 
 
 class WordIndex:
