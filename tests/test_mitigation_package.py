@@ -329,3 +329,33 @@ def test_reliance_of_a_reweighted_classifier_on_the_original_run(file_run, resul
     lookalike = TExplain(new, tiny_lm, model.translator)  # the same parts, but no record of its features
     with pytest.raises(InputError, match="classifier differ"):
         stored.reliance(word, lookalike, max_images=4, trials=1, progress=False)
+
+
+def test_after_mask_the_translator_is_refitted_from_the_old_one_and_gets_a_card(
+    classifier, results, planted, tiny_lm, tmp_path
+):
+    """with_classifier(new, refit=True).fit(captions): a copy of the old translator, fine-tuned."""
+    from texplain_widgets.model.train import TrainConfig
+
+    torch.manual_seed(2)
+    model = TExplain(classifier, tiny_lm, prefix_length=2)
+    old = {k: v.clone() for k, v in model.translator.state_dict().items()}
+    new = results["mask"].classifier
+    refit = model.with_classifier(new, refit=True)
+    assert refit.needs_fit and refit.report_card is None and refit.same_features_as == []
+    assert refit.translator is not model.translator
+    assert all(torch.equal(refit.translator.state_dict()[k], old[k]) for k in old)  # starts from the old one
+    images, groups = planted["train"][0], planted["train"][1]
+    pairs = [(images.sources[i], f"a {groups[i].replace('/', ' square on ')}") for i in range(48)]
+    config = TrainConfig(steps=6, batch_size=8, learning_rate=1e-2, eval_every=3, report_sentences=2)
+    history = refit.fit(pairs, pairs[:16], config=config, progress=False)
+    assert [r["step"] for r in history if "val_loss" in r] == [3, 6]
+    card = refit.report_card
+    assert not refit.needs_fit and card["n_captions"] == 16
+    assert card["final_val_loss"] == pytest.approx(history[-1]["val_loss"], abs=1e-4)  # rounded
+    assert not all(torch.equal(refit.translator.state_dict()[k], old[k]) for k in old)
+    assert all(torch.equal(model.translator.state_dict()[k], old[k]) for k in old)  # the original kept
+    assert refit.explain(images.sources[0], 2, max_new_tokens=3).sentences
+    saved = refit.save_pretrained(tmp_path / "refit", save_classifier=False)
+    loaded = TExplain.from_pretrained(saved, classifier=new, language_model=tiny_lm)
+    assert loaded.report_card == card and not loaded.needs_fit
