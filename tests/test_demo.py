@@ -66,3 +66,13 @@ def test_the_shipped_configs_carry_the_display_defaults(name):
     config = read_config(demo_package.WEIGHTS / name)
     assert config["display"] == demo_package.DISPLAY == {"method_options": demo_package.METHOD_OPTIONS}
     assert config["display"]["method_options"]["gradcam"] == {"layer": "layer3"}
+
+
+def test_a_shipped_run_is_found_by_name_and_an_unknown_or_unbuilt_one_refused(tmp_path, monkeypatch):
+    assert demo_package.run_path("biased") == demo_package.RUNS / "biased"
+    assert (demo_package.run_path("balanced") / "manifest.json").is_file()
+    with pytest.raises(InputError, match="its runs: biased, balanced, biased-val"):
+        demo_package.run_path("biased-test")
+    monkeypatch.setattr(demo_package, "RUNS", tmp_path)
+    with pytest.raises(InputError, match="mitigate_demo.py --run"):
+        demo_package.run_path("biased-val")

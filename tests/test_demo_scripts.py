@@ -103,3 +103,16 @@ def test_mitigate_demo_runs_from_the_shipped_weights_alone(capsys, tmp_path, mon
     assert results["reweight (true groups, train)"]["worst"] > before["worst"]
     out = capsys.readouterr().out
     assert "balanced test split (1000 images)" in out and "pseudo-groups (rows)" in out
+
+
+@pytest.mark.slow
+def test_refit_demo_refits_the_translator_after_the_classifier_changed(capsys, tmp_path):
+    refit = load_script("refit_demo")
+    argv = ["--method", "control", "--val-images", "16", "--captions", "48", "--steps", "2"]
+    record = refit.main([*argv, "--out", str(tmp_path / "out"), "--threads", "1"])
+    before = record["val_loss_before"]
+    # fine-tuning changed the features: the old translator reads them differently
+    assert before["old translator, old features"] != before["old translator copied, new features"]
+    assert [r["step"] for r in record["history"]] == [1, 2] and record["report_card"]["n_captions"] == 16
+    assert (tmp_path / "out" / "refit" / "config.json").is_file()
+    assert "the re-fitted translator's report card" in capsys.readouterr().out

@@ -282,3 +282,80 @@ def test_the_command_mitigates_a_saved_classifier_from_a_groups_csv(planted, tmp
     assert (tmp_path / "out" / "table.csv").is_file()
     assert main([*argv, "--words", "grass"]) == 2
     assert "--words needs --run" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def file_run(run, planted, tmp_path_factory):
+    """The run's model over 8 validation images saved as files (reliance reads the pictures again)."""
+    from PIL import Image
+
+    from texplain_widgets import ExplanationSet
+
+    model = run[0]
+    images = planted["val"][0]
+    folder = tmp_path_factory.mktemp("files")
+    for i in range(8):
+        (folder / images.labels[i]).mkdir(exist_ok=True)
+        Image.fromarray(images.sources[i]).save(folder / images.labels[i] / f"img{i:04d}.png")
+    directory = tmp_path_factory.mktemp("file_run")
+    explain_dataset(model, folder, directory, n_sentences=8, max_new_tokens=6, seed=3, progress=False)
+    return model, ExplanationSet.open(directory)
+
+
+def test_reliance_of_a_reweighted_classifier_on_the_original_run(file_run, results, tiny_lm, tmp_path):
+    """The same features and translator say the run's sentences: reliance reads the new head."""
+    from texplain_widgets.runs.pictures import Pictures
+
+    model, stored = file_run
+    word = stored.words(by="label", top=1, prior_strength=1e9).sort_values("share")["word"].iloc[-1]
+    swapped = model.with_classifier(results["reweight"].classifier)
+    before = stored.reliance(word, model, max_images=4, trials=1, progress=False)
+    after = stored.reliance(word, swapped, max_images=4, trials=1, progress=False)
+    assert after.images["id"].tolist() == before.images["id"].tolist() and after.path != before.path
+    assert after.images["pixels"].tolist() == before.images["pixels"].tolist()  # the same word maps
+    pictures = Pictures(stored)
+    new = results["reweight"].classifier
+    with torch.no_grad():
+        pixels = new.preprocess([pictures(i).convert("RGB") for i in after.images["id"]])
+        expected = new(pixels).logits.softmax(-1).max(-1).values.numpy()
+    assert after.images["probability"].to_numpy() == pytest.approx(expected, abs=1e-5)
+    assert not np.allclose(after.images["probability"], before.images["probability"])
+    saved = swapped.save_pretrained(tmp_path / "reweighted", save_classifier=False)
+    loaded = TExplain.from_pretrained(saved, classifier=new, language_model=tiny_lm)
+    assert stored.reliance(word, loaded, max_images=4, trials=1, progress=False).path == after.path
+    unfitted = model.with_classifier(results["mask"].classifier, refit=True)
+    with pytest.raises(InputError, match="classifier differ"):
+        stored.reliance(word, unfitted, max_images=4, trials=1, progress=False)
+    lookalike = TExplain(new, tiny_lm, model.translator)  # the same parts, but no record of its features
+    with pytest.raises(InputError, match="classifier differ"):
+        stored.reliance(word, lookalike, max_images=4, trials=1, progress=False)
+
+
+def test_after_mask_the_translator_is_refitted_from_the_old_one_and_gets_a_card(
+    classifier, results, planted, tiny_lm, tmp_path
+):
+    """with_classifier(new, refit=True).fit(captions): a copy of the old translator, fine-tuned."""
+    from texplain_widgets.model.train import TrainConfig
+
+    torch.manual_seed(2)
+    model = TExplain(classifier, tiny_lm, prefix_length=2)
+    old = {k: v.clone() for k, v in model.translator.state_dict().items()}
+    new = results["mask"].classifier
+    refit = model.with_classifier(new, refit=True)
+    assert refit.needs_fit and refit.report_card is None and refit.same_features_as == []
+    assert refit.translator is not model.translator
+    assert all(torch.equal(refit.translator.state_dict()[k], old[k]) for k in old)  # starts from the old one
+    images, groups = planted["train"][0], planted["train"][1]
+    pairs = [(images.sources[i], f"a {groups[i].replace('/', ' square on ')}") for i in range(48)]
+    config = TrainConfig(steps=6, batch_size=8, learning_rate=1e-2, eval_every=3, report_sentences=2)
+    history = refit.fit(pairs, pairs[:16], config=config, progress=False)
+    assert [r["step"] for r in history if "val_loss" in r] == [3, 6]
+    card = refit.report_card
+    assert not refit.needs_fit and card["n_captions"] == 16
+    assert card["final_val_loss"] == pytest.approx(history[-1]["val_loss"], abs=1e-4)  # rounded
+    assert not all(torch.equal(refit.translator.state_dict()[k], old[k]) for k in old)
+    assert all(torch.equal(model.translator.state_dict()[k], old[k]) for k in old)  # the original kept
+    assert refit.explain(images.sources[0], 2, max_new_tokens=3).sentences
+    saved = refit.save_pretrained(tmp_path / "refit", save_classifier=False)
+    loaded = TExplain.from_pretrained(saved, classifier=new, language_model=tiny_lm)
+    assert loaded.report_card == card and not loaded.needs_fit

@@ -28,7 +28,8 @@ def add_parser(subparsers) -> None:
         "--model",
         required=True,
         metavar="DIR",
-        help="the run's model: a TExplain folder, or demo / demo:balanced",
+        help="the run's model: a TExplain folder, or demo / demo:balanced; or a folder texplain mitigate "
+        "--method reweight saved from it (the same features)",
     )
     parser.add_argument("--word", required=True, metavar="W", help="the word, e.g. grass")
     parser.add_argument("--images", metavar="ID,ID", help="these image ids instead of the word's images")

@@ -5,6 +5,7 @@ biased and a balanced classifier trained on it (built by ``scripts/build_demo.py
 >>> demo["biased"].explain(demo.test.images[0]).top_words()
 >>> split("train").images.shape                     # the biased classifier's training images
 (3000, 64, 64, 3)
+>>> ExplanationSet.open(run_path("biased-val"))      # a shipped run (see RUN_NAMES)
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WEIGHTS = Path(__file__).parent / "weights"
+RUNS = Path(__file__).parent / "runs"
+#: The shipped runs (scripts/build_demo.py runs, README "Dataset runs"): each demo classifier over
+#: the test split (100 images per group, 64 sentences), and the biased one over the validation
+#: split (400 images, 16 sentences), the run a fix takes its pseudo-groups from.
+RUN_NAMES = ("biased", "balanced", "biased-val")
 MODELS = ("biased", "balanced")
 # The demo's images are 64 pixels: GradCAM on the last stage has a 2x2 grid, on layer3 a 4x4 one.
 METHOD_OPTIONS = {"gradcam": {"layer": "layer3"}, "guided_gradcam": {"layer": "layer3"}}
@@ -85,6 +91,23 @@ def split(name: str):
         raise InputError(f"the demo world has no split {name!r}; its splits: {', '.join(SPLITS)}")
     n_images, p_spurious, seed = plans[name]
     return make_world(WorldConfig(n_images, p_spurious, world["size"], seed, style=world["style"]))
+
+
+def run_path(name: str) -> Path:
+    """The directory of the shipped run ``name`` (one of :data:`RUN_NAMES`), checked to be built."""
+    from ..errors import InputError
+
+    if name not in RUN_NAMES:
+        raise InputError(f"the demo ships no run {name!r}; its runs: {', '.join(RUN_NAMES)}")
+    directory = RUNS / name
+    if not (directory / "manifest.json").is_file():
+        build = (
+            f"scripts/mitigate_demo.py --run {directory} --methods reweight"
+            if name == "biased-val"
+            else "scripts/build_demo.py runs"
+        )
+        raise InputError(f"the shipped demo run {name!r} is not built ({directory}): run `python {build}`")
+    return directory
 
 
 def test_world():

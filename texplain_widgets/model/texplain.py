@@ -90,11 +90,18 @@ class TExplain(nn.Module):
         except (TypeError, ValueError) as err:
             raise InputError(f"a report card must be a JSON-able dict ({err})") from err
 
+    @property
+    def same_features_as(self) -> list[str]:
+        """Fingerprints of the classifiers whose features this classifier shares (recorded by
+        :meth:`with_classifier`, saved in the config): a run of those explains with this translator."""
+        return list(self._config_extra.get("same_features_as", []))
+
     def with_classifier(self, classifier: FrozenClassifier, *, refit: bool = False) -> TExplain:
         """This TExplain with another classifier (e.g. a mitigated one), sharing the LM.
 
         A classifier with the same features (a new last layer) keeps this translator and its
-        reference. One whose features differ is refused (CheckpointMismatchError) unless
+        reference, and records this classifier's fingerprint (:attr:`same_features_as`), so that
+        reliance can measure it on this model's runs. One whose features differ is refused (CheckpointMismatchError) unless
         ``refit``: then the translator is a copy of this one, to be fitted with :meth:`fit`
         (a short fine-tune) before the model explains anything.
         """
@@ -115,6 +122,10 @@ class TExplain(nn.Module):
         if same:
             model._config_extra = copy.deepcopy(self._config_extra)
             model.reference = self.reference
+            shared = [*self.same_features_as, self.classifier.fingerprint()]
+            model._config_extra["same_features_as"] = [
+                f for f in dict.fromkeys(shared) if f != classifier.fingerprint()
+            ]
         model.needs_fit = not same
         return model
 

@@ -130,7 +130,7 @@ def reliance(
     check_settings(q, fill, trials, region)
     lemma = run._lemmas([word])[0]
     model = load_model(model)
-    fingerprints = _check_model(run, describe_model(model))
+    fingerprints, swapped = _check_model(run, model, describe_model(model))
     ids = _image_ids(run, lemma, images, min_share, max_images, seed)
     settings = {
         "word": lemma,
@@ -147,7 +147,7 @@ def reliance(
     timings = {"maps": 0.0, "class_maps": 0.0, "classifier": 0.0, "loading": 0.0}
     rows, done = [stored], 0
     try:
-        for row in _measure_all(run, model, lemma, todo, settings, timings, progress, cancel):
+        for row in _measure_all(run, model, lemma, todo, settings, timings, progress, cancel, swapped):
             rows.append(pd.DataFrame([row]))
             done += 1
             if on_progress is not None:
@@ -164,7 +164,7 @@ def reliance(
     return Reliance(lemma, settings, table, path, timings)
 
 
-def _measure_all(run, model, lemma, ids, settings, timings, progress, cancel):
+def _measure_all(run, model, lemma, ids, settings, timings, progress, cancel, swapped=False):
     from tqdm import tqdm
 
     from ..attribution.maps import saliency_map
@@ -196,7 +196,8 @@ def _measure_all(run, model, lemma, ids, settings, timings, progress, cancel):
             else:
                 timings["maps"] += time.perf_counter() - start
                 start = time.perf_counter()
-                target = int(images.at[image_id, "predicted"])
+                # the run stores its own classifier's predictions; a swapped one predicts anew
+                target = None if swapped else int(images.at[image_id, "predicted"])
                 class_map = saliency_map(model.classifier, picture, settings["method"], target=target).heatmap
                 timings["class_maps"] += time.perf_counter() - start
                 start = time.perf_counter()
@@ -214,18 +215,23 @@ def _measure_all(run, model, lemma, ids, settings, timings, progress, cancel):
             yield row
 
 
-def _check_model(run, given: dict) -> dict:
-    """The model's fingerprints, refused when they are not those of the run's model: the
-    stored sentences are that model's, and a word map needs the model that said them."""
+def _check_model(run, model, given: dict) -> tuple[dict, bool]:
+    """The model's fingerprints, and whether its classifier was swapped for one with the run's
+    model's features (``with_classifier``, e.g. after ``reweight``). Refused when the model is
+    not the run's: the stored sentences are that model's, and a word map needs the model that
+    said them (the same features and translator)."""
     stored = run.manifest.get("model", {})
     fingerprints = {part: given[part]["fingerprint"] for part in FINGERPRINTS}
     wrong = [p for p in FINGERPRINTS if stored.get(p, {}).get("fingerprint") not in (None, fingerprints[p])]
-    if wrong:
+    run_classifier = stored.get("classifier", {}).get("fingerprint")
+    swapped = wrong == ["classifier"] and run_classifier in getattr(model, "same_features_as", [])
+    if wrong and not swapped:
         raise InputError(
             f"this model is not the one that explained {run.directory} (its {', '.join(wrong)} differ): "
-            "a word's map needs the model whose sentences the run stores; pass that model"
+            "a word's map needs the model whose sentences the run stores; pass that model, or "
+            "model.with_classifier(new) for a classifier with its features (e.g. after reweight)"
         )
-    return fingerprints
+    return fingerprints, swapped
 
 
 def _image_ids(run, lemma: str, images, min_share: float, max_images, seed: int) -> list[int]:
