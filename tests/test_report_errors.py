@@ -155,6 +155,11 @@ def test_the_worst_pseudo_group_of_the_chosen_words_is_marked(report, run):
     assert worst == true_worst == ["kite/brick"]  # the words give back the true worst group
     card = report.slice_card
     assert card.words == ("grass", "brick") and card.worst_pseudo_group["name"] == "kite/brick"
+    worst_group = card.worst_pseudo_group
+    interval = binomtest(worst_group["correct"], worst_group["n"]).proportion_ci(method="wilson")
+    assert f"[{100 * interval.low:.0f}%, {100 * interval.high:.0f}%] of {worst_group['n']}" in (
+        card.pseudo_group_line()
+    )
     report.group_words = []  # the word alone: label x grass, from its slice, as the query gives it
     alone = run.accuracy(groups=run.pseudo_groups(["grass"]))
     alone = alone[alone["by"] == "group"]

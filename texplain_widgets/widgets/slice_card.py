@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 
 from ..runs.slices import JOIN
+from ..words.trust import wilson_interval
 
 SLICE_KEYS = (
     "label", "n", "correct", "accuracy", "accuracy_low", "accuracy_high", "n_outside",
@@ -100,9 +101,10 @@ class SliceCard:
         worst = self.worst_pseudo_group
         if worst is None:
             return ""
+        low, high = wilson_interval(worst["correct"], worst["n"])
         return (
             f"Pseudo-groups by {', '.join(self.words)}: worst {worst['name']}, "
-            f"{pct(worst['accuracy'])} of {worst['n']} right"
+            f"{pct(worst['accuracy'])} [{pct(float(low))}, {pct(float(high))}] of {worst['n']} right"
         )
 
     def record(self) -> dict:
