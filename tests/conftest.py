@@ -114,3 +114,41 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.notebook)
         if item.get_closest_marker("smollm2"):
             item.add_marker(pytest.mark.slow)
+
+
+def tiny_causal_lm(tiny_lm_dir, directory, config_class, **options):
+    """A random 2-layer LM of this architecture with the tiny GPT-2's tokenizer."""
+    import shutil
+
+    import transformers
+
+    from texplain_widgets.model.language import FrozenLanguageModel
+
+    for name in tiny_lm_dir.iterdir():
+        if name.name.startswith(("tokenizer", "special_tokens")):
+            shutil.copy(name, directory)
+    vocab = FrozenLanguageModel.from_pretrained(tiny_lm_dir).model.config.vocab_size
+    config = config_class(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        bos_token_id=0,
+        eos_token_id=0,
+        initializer_range=0.3,
+        **options,
+    )
+    torch.manual_seed(0)
+    transformers.AutoModelForCausalLM.from_config(config).save_pretrained(directory)
+    return FrozenLanguageModel.from_pretrained(directory)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tiny_lm_dir, tmp_path_factory):
+    """Llama: rotary positions, grouped keys (SmolLM2's architecture)."""
+    from transformers import LlamaConfig
+
+    return tiny_causal_lm(tiny_lm_dir, tmp_path_factory.mktemp("tiny-llama"), LlamaConfig)

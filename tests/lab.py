@@ -266,3 +266,30 @@ def background(page, selector: str) -> str:
         }""",
         selector,
     )
+
+
+def scroll_to(page, selector: str) -> None:
+    """Scroll the element ``selector`` to the top of the viewport."""
+    page.evaluate("(s) => document.querySelector(s).scrollIntoView({ block: 'start' })", selector)
+    page.wait_for_timeout(300)
+
+
+def outside_viewport(page, root: str, parts: dict[str, str]) -> dict:
+    """With ``root`` scrolled to the top: the ``parts`` ({name: selector}) whose box is not wholly
+    inside the viewport, with their box ("missing" when absent)."""
+    scroll_to(page, root)
+    return page.evaluate(
+        """(parts) => {
+          const out = {};
+          for (const [name, selector] of Object.entries(parts)) {
+            const e = document.querySelector(selector);
+            if (!e) { out[name] = "missing"; continue; }
+            const r = e.getBoundingClientRect();
+            if (r.width === 0 || r.height === 0 || r.left < 0 || r.top < 0
+                || r.right > window.innerWidth || r.bottom > window.innerHeight)
+              out[name] = [r.left, r.top, r.right, r.bottom].map(Math.round);
+          }
+          return out;
+        }""",
+        parts,
+    )

@@ -51,34 +51,6 @@ def plain_decode(language_model, prefixes, settings, image_ids=None):
     return sentences
 
 
-@pytest.fixture(scope="module")
-def tiny_llama(tiny_lm_dir, tmp_path_factory):
-    """A random 2-layer Llama (rotary positions, grouped key/value heads) on the tiny tokenizer."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from texplain_widgets.model.language import FrozenLanguageModel
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=32,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=64,
-        bos_token_id=0,
-        eos_token_id=0,
-        initializer_range=0.3,
-    )
-    directory = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(directory)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        if (tiny_lm_dir / name).exists():
-            (directory / name).write_bytes((tiny_lm_dir / name).read_bytes())
-    return FrozenLanguageModel.from_pretrained(directory)
-
-
 SETTINGS = [
     {"n_sentences": 70, "max_new_tokens": 8, "seed": 3, "batch_size": 16},
     {"n_sentences": 40, "max_new_tokens": 12, "seed": 1, "batch_size": 7},

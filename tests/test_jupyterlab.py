@@ -102,7 +102,7 @@ def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_pat
             page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the file browser, at 1000 px
         for width in (1400, 1000):
             page.set_viewport_size({"width": width, "height": 900})
-            outside = _outside_viewport(page)
+            outside = lab.outside_viewport(page, DASHBOARD, PARTS)
             assert outside == {}, f"outside the {width} x 900 viewport: {outside}"
 
         # Themes: every part takes JupyterLab's colours; a screenshot of each.
@@ -116,7 +116,7 @@ def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_pat
             backgrounds = set(colours["background"].values())
             assert backgrounds == {colours["page"]}, colours  # no white box on a dark page
             assert (_luminance(colours["page"]) < 0.3) == (name == "dark")
-            _scroll_to_dashboard(page)
+            lab.scroll_to(page, DASHBOARD)
             shot = folder / (f"dashboard-{name}.png" if app == "lab" else f"dashboard-{app}-{name}.png")
             page.locator(".tx-dashboard").screenshot(path=str(shot))
             assert shot.stat().st_size > 10_000
@@ -163,6 +163,7 @@ def test_dashboard_in_the_browser(app, browser_ready, smollm2, pictures, tmp_pat
     assert dialogs == []  # nothing ran: no alert from the hostile name
 
 
+DASHBOARD = ".tx-dashboard"
 PARTS = {
     "image": ".tx-image",
     "prediction": ".tx-prediction",
@@ -176,31 +177,6 @@ PARTS = {
     "colour scale": ".tx-scale",
     "selected thumbnail": ".tx-cell[aria-selected='true']",
 }
-
-
-def _scroll_to_dashboard(page) -> None:
-    page.evaluate("() => document.querySelector('.tx-dashboard').scrollIntoView({ block: 'start' })")
-    page.wait_for_timeout(300)
-
-
-def _outside_viewport(page) -> dict:
-    """The parts of the dashboard (PARTS) whose box is not wholly inside the viewport, with their box."""
-    _scroll_to_dashboard(page)
-    return page.evaluate(
-        """(parts) => {
-          const out = {};
-          for (const [name, selector] of Object.entries(parts)) {
-            const e = document.querySelector(selector);
-            if (!e) { out[name] = "missing"; continue; }
-            const r = e.getBoundingClientRect();
-            if (r.width === 0 || r.height === 0 || r.left < 0 || r.top < 0
-                || r.right > window.innerWidth || r.bottom > window.innerHeight)
-              out[name] = [r.left, r.top, r.right, r.bottom].map(Math.round);
-          }
-          return out;
-        }""",
-        PARTS,
-    )
 
 
 def _theme_colours(page) -> dict:

@@ -33,6 +33,7 @@ pytestmark = pytest.mark.browser
 WAIT = 300_000  # ms; a cold demo load and a 2-core machine
 BARS = ".tx-chart .mark-rect path"
 ABOVE_ZERO = 1.6  # the chart's least z (report_view.ABOVE_ZERO, 1.645), as its tooltip rounds it
+REPORT = ".tx-report-layout"
 PARTS = {  # what one screen shows once a word and an image are selected
     "title": ".tx-report-title",
     "word chart": ".tx-report-layout .vega-embed",
@@ -157,7 +158,7 @@ def test_report_in_the_browser(app, demo_run, tmp_path):
             page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the file browser, at 1000 px
         for width in (1400, 1000):
             page.set_viewport_size({"width": width, "height": 900})
-            outside = outside_viewport(page)
+            outside = lab.outside_viewport(page, REPORT, PARTS)
             assert outside == {}, f"outside the {width} x 900 viewport: {outside}"
         page.set_viewport_size({"width": 1400, "height": 900})
 
@@ -172,7 +173,7 @@ def test_report_in_the_browser(app, demo_run, tmp_path):
                     if (c && c !== 'transparent' && c !== 'rgba(0, 0, 0, 0)') return c; } return null; }"""
             )
             assert behind_chart == page_colour and (luminance(page_colour) < 0.3) == (name == "dark")
-            scroll_to_report(page)
+            lab.scroll_to(page, REPORT)
             page.mouse.move(0, 0)  # no thumbnail hovered in the picture
             shot = folder / f"report-{name}.png"
             page.locator(".tx-report-layout").screenshot(path=str(shot))
@@ -243,28 +244,3 @@ def test_report_in_the_browser(app, demo_run, tmp_path):
             timeout=WAIT,
         )
         assert card.locator(".tx-measure").is_enabled()
-
-
-def scroll_to_report(page) -> None:
-    page.evaluate("() => document.querySelector('.tx-report-layout').scrollIntoView({ block: 'start' })")
-    page.wait_for_timeout(300)
-
-
-def outside_viewport(page) -> dict:
-    """The parts of the report (PARTS) whose box is not wholly inside the viewport, with their box."""
-    scroll_to_report(page)
-    return page.evaluate(
-        """(parts) => {
-          const out = {};
-          for (const [name, selector] of Object.entries(parts)) {
-            const e = document.querySelector(selector);
-            if (!e) { out[name] = "missing"; continue; }
-            const r = e.getBoundingClientRect();
-            if (r.width === 0 || r.height === 0 || r.left < 0 || r.top < 0
-                || r.right > window.innerWidth || r.bottom > window.innerHeight)
-              out[name] = [r.left, r.top, r.right, r.bottom].map(Math.round);
-          }
-          return out;
-        }""",
-        PARTS,
-    )

@@ -128,44 +128,6 @@ def test_row_cache_writes_and_masks_each_row_at_its_own_position(tiny_lm):
     assert cache.positions.tolist() == [1, 3, 5]  # held at the last position
 
 
-def tiny_causal_lm(tiny_lm_dir, directory, config_class, **options):
-    """A random 2-layer LM of this architecture with the tiny GPT-2's tokenizer."""
-    import shutil
-
-    import transformers
-
-    from texplain_widgets.model.language import FrozenLanguageModel
-
-    for name in tiny_lm_dir.iterdir():
-        if name.name.startswith(("tokenizer", "special_tokens")):
-            shutil.copy(name, directory)
-    vocab = FrozenLanguageModel.from_pretrained(tiny_lm_dir).model.config.vocab_size
-    config = config_class(
-        vocab_size=vocab,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=64,
-        bos_token_id=0,
-        eos_token_id=0,
-        initializer_range=0.3,
-        **options,
-    )
-    torch.manual_seed(0)
-    transformers.AutoModelForCausalLM.from_config(config).save_pretrained(directory)
-    return FrozenLanguageModel.from_pretrained(directory)
-
-
-@pytest.fixture(scope="module")
-def tiny_llama(tiny_lm_dir, tmp_path_factory):
-    """Llama: rotary positions, grouped keys (SmolLM2's architecture)."""
-    from transformers import LlamaConfig
-
-    return tiny_causal_lm(tiny_lm_dir, tmp_path_factory.mktemp("tiny-llama"), LlamaConfig)
-
-
 def test_refilled_llama_rows_give_the_eager_sentences(tiny_llama):
     """Llama's rotary embedding takes each row's own position ids."""
     eager = sample_sentences(tiny_llama, prefixes(tiny_llama, n=3), SamplingSettings(**MANY))
@@ -177,6 +139,7 @@ def test_refilled_llama_rows_give_the_eager_sentences(tiny_llama):
 
 def test_sliding_window_layers_fall_back_to_the_eager_engine(tiny_lm, tiny_lm_dir, tmp_path):
     """Mistral's sliding-window cache layers cannot take per-row positions: the eager engine samples."""
+    from conftest import tiny_causal_lm
     from transformers import MistralConfig
 
     mistral = tiny_causal_lm(tiny_lm_dir, tmp_path, MistralConfig, sliding_window=8)
